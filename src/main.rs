@@ -1,0 +1,4 @@
+mod report;
+mod sample;
+
+fn main() {}

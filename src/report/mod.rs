@@ -1,0 +1,3 @@
+//! Pure analysis of what the workers reported, and the exporters.
+
+pub mod model;

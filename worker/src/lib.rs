@@ -1,0 +1,12 @@
+//! The worker of distributed-benchmark.
+//!
+//! # Layout
+//! - [`protocol`]: the JSON-lines events a worker prints; the one definition both sides use.
+//! - [`engine`]: bytes of a PDF in, page texts out (built on [`pdf`] and [`text`]).
+//! - [`source`]: a file's bytes through mmap, with a plain read fallback.
+//! - [`run`]: the measured loop: discover files, warm up, barrier, window, counters.
+
+pub mod engine;
+pub mod protocol;
+pub mod run;
+pub mod source;

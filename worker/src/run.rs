@@ -1,0 +1,1 @@
+//! The measured loop (being written).

@@ -1,0 +1,1 @@
+//! A file's bytes through mmap, with a plain read fallback (being written).
