@@ -67,7 +67,7 @@ impl Reason {
 }
 
 /// Which part of the run an event belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Warmup,
@@ -103,12 +103,11 @@ pub enum Event {
         /// Candidate files found under the data directory.
         files_found: u64,
         bytes_found: u64,
+        /// Files left out before the run by policy (extension, size), by reason label.
+        skipped_at_discovery: BTreeMap<String, u64>,
     },
     /// Warm-up finished; the worker is waiting for the go signal.
-    Ready {
-        warmup_s: f64,
-        warmup: Counters,
-    },
+    Ready { warmup_s: f64, warmup: Counters },
     /// The measured window began at this wall-clock instant (ns since the Unix epoch).
     Started { window_start_unix_ns: i64 },
     /// About once a second during the window: cumulative counters.
