@@ -1,4 +1,244 @@
+//! distributed-benchmark: how many PDF pages per second does this machine extract, and how
+//! does that scale with cores?
+//!
+//! # Layout
+//! - [`cli`] and [`config`]: flags + YAML -> one validated [`config::Plan`].
+//! - [`docker`]: image build, container lifecycle, cleanup by label.
+//! - [`barrier`]: ready files in, one go file out.
+//! - [`monitor`]: log streams -> lines -> protocol events -> per-container records; the
+//!   terminal display.
+//! - [`report`]: pure analysis and the exporters (JSON, CSV, table).
+//! - [`benchmark`]: the phases of a run, tying the above together.
+//! - The worker (engine + measured loop + protocol) is the `worker` crate in worker/.
+
+mod barrier;
+mod benchmark;
+mod cli;
+mod config;
+mod docker;
+mod error;
+mod host;
+mod monitor;
 mod report;
 mod sample;
 
-fn main() {}
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use tokio::sync::watch;
+
+use crate::cli::{Cli, Command, RunArgs};
+use crate::config::FileConfig;
+use crate::error::exit;
+use crate::monitor::display::Printer;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match dispatch(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            if err.downcast_ref::<benchmark::Interrupted>().is_some() {
+                exit::INTERRUPTED
+            } else {
+                error::exit_code(&err)
+            }
+        }
+    };
+    ExitCode::from(code)
+}
+
+fn dispatch(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Some(Command::Extract { file }) => extract(&file),
+        Some(Command::Worker(args)) => {
+            let mut stdout = std::io::stdout().lock();
+            match worker::run::run(&args, &mut stdout) {
+                Ok(_) => Ok(exit::OK),
+                Err(fatal) => {
+                    eprintln!("error: {}", fatal.0);
+                    Ok(exit::FAILED)
+                }
+            }
+        }
+        Some(Command::Sample { dir, small }) => {
+            let scale = if small { sample::SampleScale::Small } else { sample::SampleScale::Full };
+            let corpus = sample::write_sample_corpus(&dir, scale)?;
+            println!(
+                "Sample corpus in {}: {} files, {} pages",
+                dir.display(),
+                corpus.files,
+                corpus.pages
+            );
+            Ok(exit::OK)
+        }
+        Some(Command::Cleanup) => runtime()?.block_on(cleanup()),
+        None => runtime()?.block_on(run(cli.run)),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    // Two threads are plenty to follow the logs; the cores belong to the workers.
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// `extract FILE`: each page's text followed by a form feed.
+fn extract(file: &std::path::Path) -> Result<u8> {
+    let mut buf = Vec::new();
+    let bytes = worker::source::load(file, &mut buf)
+        .map_err(|e| error::InputError(format!("cannot read {}: {e}", file.display())))?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut write_error = None;
+    let mut on_page = |_: u32, text: &str| {
+        let text = text.replace('\u{c}', " ");
+        match out.write_all(text.as_bytes()).and_then(|()| out.write_all(b"\x0c")) {
+            Ok(()) => std::ops::ControlFlow::Continue(()),
+            Err(e) => {
+                write_error = Some(e);
+                std::ops::ControlFlow::Break(())
+            }
+        }
+    };
+    let limits = worker::engine::Limits::default();
+    let outcome = worker::engine::extract(&bytes, &limits, &mut on_page);
+    out.flush()?;
+    if let Some(e) = write_error {
+        return Err(e).context("writing to stdout");
+    }
+    match outcome {
+        Ok(_) => Ok(exit::OK),
+        Err(e) => {
+            eprintln!("error: {}: {} ({})", file.display(), e.detail, e.reason.label());
+            Ok(exit::FAILED)
+        }
+    }
+}
+
+async fn cleanup() -> Result<u8> {
+    let (docker, _) = docker::connect().await?;
+    let (names, folders) = docker::container::cleanup(&docker, None).await?;
+    // Barrier folders whose containers are already gone (e.g. after a kill -9).
+    let mut orphans = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if docker::container::is_barrier_folder(&path) && path.is_dir() && !folders.contains(&path) {
+                std::fs::remove_dir_all(&path)
+                    .with_context(|| format!("removing {}", path.display()))?;
+                orphans.push(path);
+            }
+        }
+    }
+    println!(
+        "Removed {} container(s){}{} and {} barrier folder(s).",
+        names.len(),
+        if names.is_empty() { "" } else { ": " },
+        names.join(", "),
+        folders.len() + orphans.len()
+    );
+    Ok(exit::OK)
+}
+
+async fn run(args: RunArgs) -> Result<u8> {
+    let config = match &args.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let output_dir = config::output_dir(&args, &config);
+    prepare_output_dir(&output_dir)?;
+
+    if args.test_config {
+        let corpus = benchmark::sample_dir(&output_dir);
+        sample::write_sample_corpus(&corpus, sample::SampleScale::Full)?;
+        let path = config::write_test_config(&output_dir, &corpus)?;
+        println!("Wrote {}; run it with: distributed-benchmark --config {}", path.display(), path.display());
+        return Ok(exit::OK);
+    }
+
+    let (inputs, label): (Vec<PathBuf>, String) = if let Some(dir) = &args.data_dir {
+        if !dir.exists() {
+            return Err(error::InputError(format!(
+                "data folder {} does not exist. Give an existing folder of PDFs with --data-dir, \
+                 or leave it out to use the built-in sample corpus.",
+                dir.display()
+            ))
+            .into());
+        }
+        (vec![dir.clone()], dir.display().to_string())
+    } else if !config.inputs.directories.is_empty() || !config.inputs.files.is_empty() {
+        let inputs: Vec<PathBuf> = config
+            .inputs
+            .directories
+            .iter()
+            .chain(&config.inputs.files)
+            .cloned()
+            .collect();
+        let label = inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+        (inputs, label)
+    } else {
+        let dir = benchmark::sample_dir(&output_dir);
+        let corpus = sample::write_sample_corpus(&dir, sample::SampleScale::Full)?;
+        eprintln!(
+            "No --data-dir: using the built-in sample corpus ({} files, {} pages) in {}",
+            corpus.files,
+            corpus.pages,
+            dir.display()
+        );
+        (vec![dir.clone()], format!("{} (built-in sample corpus)", dir.display()))
+    };
+
+    let plan = config::plan(&args, config, inputs, label, &config::online_cpus())?;
+    let (docker, engine) = docker::connect().await?;
+
+    let (cancel_tx, cancel) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        let _ = cancel_tx.send(true);
+        eprintln!("\nInterrupt received: stopping, cleaning up and saving what was measured...");
+        // A second signal ends the program at once.
+        wait_for_signal().await;
+        std::process::exit(exit::INTERRUPTED as i32);
+    });
+    let mut session = benchmark::Session {
+        docker,
+        engine,
+        printer: Printer::new(plan.plain),
+        cancel,
+    };
+    benchmark::run(&mut session, &plan).await
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// Creates the output folder and checks that it is writable before anything runs, so a
+/// long benchmark never ends with nowhere to put its results.
+fn prepare_output_dir(dir: &std::path::Path) -> Result<()> {
+    let unusable = |e: std::io::Error| {
+        error::InputError(format!(
+            "output folder {} cannot be written: {e}. Choose another with --output-dir.",
+            dir.display()
+        ))
+    };
+    std::fs::create_dir_all(dir).map_err(unusable)?;
+    let probe = dir.join(format!(".write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(unusable)?;
+    std::fs::remove_file(&probe).map_err(unusable)?;
+    Ok(())
+}

@@ -85,6 +85,10 @@ pub struct Baseline {
     pub pages_per_sec: f64,
     /// `solo run before this one`, `this run (1 container)` or `file <path>`.
     pub source: String,
+    /// The solo run's container, when the baseline was measured for this run: its
+    /// samples are the evidence for the figure.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<ContainerResult>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]

@@ -382,17 +382,17 @@ impl Extractor {
 
 /// The files to extract, found once before warm-up.
 #[derive(Debug, Default)]
-struct Catalog {
-    files: Vec<PathBuf>,
-    bytes: u64,
-    skipped: BTreeMap<String, u64>,
-    skip_notes: Vec<(String, Reason, String)>,
+pub struct Catalog {
+    pub files: Vec<PathBuf>,
+    pub bytes: u64,
+    pub skipped: BTreeMap<String, u64>,
+    pub skip_notes: Vec<(String, Reason, String)>,
 }
 
 /// Walks the data folders (recursively, following symlinks but never the same folder
 /// twice) and keeps files named `*.pdf`, minus those skipped by extension or size.
 /// Sorted, so every worker walks the corpus in the same order.
-fn discover(args: &WorkerArgs) -> Result<Catalog, Fatal> {
+pub fn discover(args: &WorkerArgs) -> Result<Catalog, Fatal> {
     let mut found = Vec::new();
     let mut seen_dirs = HashSet::new();
     for dir in &args.data_dirs {

@@ -1,0 +1,579 @@
+//! One benchmark run, phase by phase: build, warm-up, coordinated start, live progress,
+//! results. A "step" is one coordinated run of N containers; a run with N > 1 and no
+//! `--baseline` is a solo step (1 container) followed by the N-container step.
+//!
+//! Whatever happens inside a step (a container dies, Ctrl-C, a timeout), its containers
+//! and barrier folder are removed before the step returns, and what was measured is
+//! returned so it can be saved.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result, bail};
+use bollard::Docker;
+use chrono::Utc;
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, sleep, sleep_until};
+use worker::protocol::Event;
+
+use crate::barrier::{Barrier, container_user};
+use crate::config::Plan;
+use crate::docker::container::{self, ContainerSpec, ExitInfo};
+use crate::docker::{EngineInfo, image};
+use crate::error::exit;
+use crate::monitor::display::Printer;
+use crate::monitor::{LineBuffer, Tracker};
+use crate::report::model::{
+    Baseline, ContainerResult, RunResult, RunStatus, Settings, Totals,
+};
+use crate::report::analysis;
+use crate::report::export::{csv, json, table};
+
+/// Extra seconds, after the window should have closed, to wait for every `done` event.
+const DONE_GRACE_S: f64 = 30.0;
+/// Seconds to wait for `done` after asking workers to stop early.
+const STOP_GRACE_S: f64 = 5.0;
+/// The solo baseline step is at most this long.
+const SOLO_MAX_S: f64 = 10.0;
+
+/// Shared by every step of a run.
+pub struct Session {
+    pub docker: Docker,
+    pub engine: EngineInfo,
+    pub printer: Printer,
+    /// Becomes true on Ctrl-C or SIGTERM.
+    pub cancel: watch::Receiver<bool>,
+}
+
+impl Session {
+    fn cancelled(&self) -> bool {
+        *self.cancel.borrow()
+    }
+}
+
+/// What one step measured.
+struct Step {
+    run_id: String,
+    containers: Vec<ContainerResult>,
+    status: RunStatus,
+    problems: Vec<String>,
+}
+
+/// Runs the whole benchmark and returns the exit code.
+pub async fn run(session: &mut Session, plan: &Plan) -> Result<u8> {
+    let phases = 4;
+    session.printer.phase(1, phases, "Build");
+    let image = build_image(session).await?;
+
+    let mut problems = Vec::new();
+    let mut baseline = None;
+    if plan.containers == 1 {
+        // The run itself is the single-container figure.
+    } else if let Some(file) = &plan.baseline_file {
+        baseline = Some(load_baseline(file)?);
+    } else {
+        let solo_s = plan.duration_s.min(SOLO_MAX_S);
+        session.printer.line(&format!(
+            "Scaling efficiency needs the single-container figure: measuring a {solo_s:.0} s \
+             solo run on CPU {} first (pass --baseline FILE to reuse an earlier one).",
+            plan.cpus[0]
+        ));
+        let solo = run_step(session, plan, &image, 1, solo_s, "solo").await?;
+        let ok = solo.status == RunStatus::Ok;
+        if let Some(c) = solo.containers.first().filter(|_| ok) {
+            session.printer.line(&format!(
+                "Solo baseline: {:.1} pages/s on CPU {}",
+                c.pages_per_sec, c.cpu
+            ));
+            baseline = Some(Baseline {
+                pages_per_sec: c.pages_per_sec,
+                source: format!("solo run before this one ({solo_s:.0} s, run {})", solo.run_id),
+                containers: solo.containers.clone(),
+            });
+        } else {
+            problems.push(format!(
+                "the solo baseline run did not complete ({}); no scaling efficiency",
+                solo.problems.join("; ")
+            ));
+            if solo.status == RunStatus::Interrupted {
+                let result = assemble(session, plan, &image, solo, None, problems);
+                return save_and_report(session, plan, result);
+            }
+        }
+    }
+
+    let step = run_step(session, plan, &image, plan.containers, plan.duration_s, "main").await?;
+    if plan.containers == 1 {
+        if let Some(c) = step.containers.first().filter(|_| step.status == RunStatus::Ok) {
+            baseline = Some(Baseline {
+                pages_per_sec: c.pages_per_sec,
+                source: "this run (1 container)".into(),
+                containers: Vec::new(),
+            });
+        }
+    }
+    let result = assemble(session, plan, &image, step, baseline, problems);
+    save_and_report(session, plan, result)
+}
+
+async fn build_image(session: &mut Session) -> Result<String> {
+    let docker = session.docker.clone();
+    let printer = &session.printer;
+    let mut on_step = |line: &str| printer.line(&format!("  {line}"));
+    let mut cancel = session.cancel.clone();
+    let (tag, built) = tokio::select! {
+        r = image::ensure(&docker, &mut on_step) => r?,
+        _ = cancel.wait_for(|c| *c) => bail!(Interrupted),
+    };
+    match built {
+        image::Built::UpToDate => printer.line(&format!("  Image {tag} is up to date")),
+        image::Built::Built { steps } => {
+            printer.line(&format!("  Built image {tag} ({steps} steps)"))
+        }
+    }
+    Ok(tag)
+}
+
+/// Ctrl-C before anything was measured.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted before anything was measured; nothing to save")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// A message from a container's log follower.
+enum Msg {
+    Line(String),
+    Ended,
+}
+
+/// One coordinated run of `n` containers for `duration_s`.
+async fn run_step(
+    session: &mut Session,
+    plan: &Plan,
+    image: &str,
+    n: usize,
+    duration_s: f64,
+    label: &str,
+) -> Result<Step> {
+    let run_id = new_run_id();
+    let user = container_user();
+    let barrier = Barrier::create(&run_id, user)?;
+    let mut trackers: Vec<Tracker> = Vec::new();
+    let (tx, rx) = mpsc::unbounded_channel();
+
+    // Create and start every container; the step's cleanup runs whatever happens next.
+    let started = start_containers(session, plan, image, n, duration_s, &run_id, &barrier, user, &tx, &mut trackers).await;
+    drop(tx);
+    let outcome = match started {
+        Ok(()) => drive(session, plan, &barrier, &mut trackers, rx, duration_s, label).await,
+        Err(e) => Err(e),
+    };
+
+    // Exit states, then cleanup, then the figures.
+    let mut exits = HashMap::new();
+    for t in &trackers {
+        if let Ok(info) = container::inspect_exit(&session.docker, &t.name).await {
+            exits.insert(t.name.clone(), info);
+        }
+    }
+    if let Err(e) = write_logs(&plan.output_dir, &trackers) {
+        session.printer.line(&format!("warning: {e:#}"));
+    }
+    let cleanup_result = cleanup_step(session, plan, &run_id, &trackers).await;
+    let barrier_result = barrier.remove();
+
+    let (status, mut problems) = outcome?;
+    cleanup_result?;
+    barrier_result?;
+    let containers = trackers
+        .iter()
+        .map(|t| t.to_result(container_status(t, exits.get(&t.name))))
+        .collect::<Vec<_>>();
+    let mut status = status;
+    for c in &containers {
+        if c.status != "ok" {
+            problems.push(format!("{} (CPU {}): {}", c.name, c.cpu, c.status));
+            if status == RunStatus::Ok {
+                status = RunStatus::ContainerFailed;
+            }
+        }
+    }
+    Ok(Step {
+        run_id,
+        containers,
+        status,
+        problems,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn start_containers(
+    session: &Session,
+    plan: &Plan,
+    image: &str,
+    n: usize,
+    duration_s: f64,
+    run_id: &str,
+    barrier: &Barrier,
+    user: (u32, u32),
+    tx: &mpsc::UnboundedSender<(usize, Msg)>,
+    trackers: &mut Vec<Tracker>,
+) -> Result<()> {
+    let mut worker = plan.worker.clone();
+    worker.duration = duration_s;
+    // Workers give up waiting for the go file a little after the orchestrator would.
+    worker.go_timeout = plan.warmup_s + plan.ready_timeout_s + plan.countdown_s as f64 + 60.0;
+    for i in 0..n {
+        let index = i as u32 + 1;
+        let spec = ContainerSpec {
+            name: format!("distributed-benchmark-{index}"),
+            index,
+            cpu: plan.cpus[i],
+            image: image.to_string(),
+            run_id: run_id.to_string(),
+            barrier_host: barrier.dir().to_path_buf(),
+            inputs: plan.inputs.clone(),
+            worker: worker.clone(),
+            memory_bytes: plan.memory_bytes,
+            nano_cpus: plan.nano_cpus,
+            user: format!("{}:{}", user.0, user.1),
+        };
+        let name = container::create(&session.docker, &spec).await?;
+        trackers.push(Tracker::new(name, index, spec.cpu));
+    }
+    for (i, t) in trackers.iter().enumerate() {
+        container::start(&session.docker, &t.name).await?;
+        let mut logs = container::logs(&session.docker, &t.name);
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let mut lines = LineBuffer::default();
+            while let Some(Ok(chunk)) = logs.next().await {
+                for line in lines.push(&chunk) {
+                    let _ = tx.send((i, Msg::Line(line)));
+                }
+            }
+            if let Some(rest) = lines.finish() {
+                let _ = tx.send((i, Msg::Line(rest)));
+            }
+            let _ = tx.send((i, Msg::Ended));
+        });
+    }
+    Ok(())
+}
+
+/// Warm-up, countdown and window. Returns the step's status and problems found so far.
+async fn drive(
+    session: &mut Session,
+    plan: &Plan,
+    barrier: &Barrier,
+    trackers: &mut [Tracker],
+    mut rx: mpsc::UnboundedReceiver<(usize, Msg)>,
+    duration_s: f64,
+    label: &str,
+) -> Result<(RunStatus, Vec<String>)> {
+    let mut cancel = session.cancel.clone();
+    let mut problems = Vec::new();
+
+    // Warm-up: every container walks the corpus, then writes its ready file.
+    session.printer.phase(2, 4, &format!(
+        "Warm-up ({label}): {} container(s), {:.0} s each",
+        trackers.len(),
+        plan.warmup_s
+    ));
+    let ready_deadline = Instant::now() + secs(plan.warmup_s + plan.ready_timeout_s);
+    loop {
+        let alive = trackers.iter().filter(|t| !t.exited).count();
+        let waiting: Vec<&Tracker> = trackers
+            .iter()
+            .filter(|t| !t.exited && !(t.ready && barrier.is_ready(t.index)))
+            .collect();
+        if alive == 0 {
+            bail!(
+                "every container stopped during warm-up: {}",
+                describe_stops(trackers)
+            );
+        }
+        if waiting.is_empty() {
+            break;
+        }
+        if Instant::now() >= ready_deadline {
+            let names: Vec<String> = waiting
+                .iter()
+                .map(|t| format!("{} (CPU {})", t.name, t.cpu))
+                .collect();
+            problems.push(format!(
+                "never became ready within {:.0} s of warm-up + {:.0} s: {}",
+                plan.warmup_s,
+                plan.ready_timeout_s,
+                names.join(", ")
+            ));
+            return Ok((RunStatus::Failed, problems));
+        }
+        tokio::select! {
+            msg = rx.recv() => {
+                if let Some((i, msg)) = msg {
+                    handle(session, trackers, i, msg, false);
+                }
+            }
+            _ = sleep(Duration::from_millis(50)) => {}
+            _ = cancel.wait_for(|c| *c) => return Ok((RunStatus::Interrupted, problems)),
+        }
+    }
+
+    // Coordinated start: the go file names the instant every window opens.
+    session.printer.phase(3, 4, "Coordinated start");
+    let countdown = plan.countdown_s;
+    let start_at = SystemTime::now() + Duration::from_secs(countdown);
+    let start_instant = Instant::now() + Duration::from_secs(countdown);
+    barrier.release(start_at)?;
+    for k in (1..=countdown).rev() {
+        session.printer.countdown_word(&format!("{k}..."), false);
+        let tick = start_instant - Duration::from_secs(k - 1);
+        tokio::select! {
+            _ = sleep_until(tick) => {}
+            _ = cancel.wait_for(|c| *c) => {
+                session.printer.countdown_word("", true);
+                let _ = barrier.stop();
+                return Ok((RunStatus::Interrupted, problems));
+            }
+        }
+        // Lines that arrive meanwhile (rare) are applied later, in order.
+    }
+    session.printer.countdown_word("GO!", true);
+
+    // The window: live progress until every container has reported `done` or stopped.
+    session.printer.phase(4, 4, &format!("Measuring for {duration_s:.0} s"));
+    session.printer.live_start(trackers, duration_s);
+    let mut deadline = start_instant + secs(duration_s + DONE_GRACE_S);
+    let mut status = RunStatus::Ok;
+    loop {
+        if trackers.iter().all(|t| t.done.is_some() || t.exited) {
+            break;
+        }
+        if Instant::now() >= deadline {
+            for t in trackers.iter().filter(|t| t.done.is_none() && !t.exited) {
+                problems.push(format!(
+                    "{} sent no result within {:.0} s of the window's end",
+                    t.name,
+                    if status == RunStatus::Interrupted { STOP_GRACE_S } else { DONE_GRACE_S }
+                ));
+            }
+            break;
+        }
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Some((i, msg)) => handle(session, trackers, i, msg, true),
+                None => break,
+            },
+            _ = sleep(Duration::from_millis(250)) => {}
+            _ = cancel.wait_for(|c| *c), if status != RunStatus::Interrupted => {
+                status = RunStatus::Interrupted;
+                session.printer.line("Interrupted: asking the workers to stop and report what they measured...");
+                let _ = barrier.stop();
+                deadline = deadline.min(Instant::now() + secs(STOP_GRACE_S));
+            }
+        }
+        session.printer.live_update(trackers);
+    }
+    session.printer.live_finish();
+    Ok((status, problems))
+}
+
+/// Applies one message from container `i`.
+fn handle(session: &Session, trackers: &mut [Tracker], i: usize, msg: Msg, live: bool) {
+    let t = &mut trackers[i];
+    match msg {
+        Msg::Line(line) => match t.apply(&line) {
+            Some(Event::Ready { warmup_s, warmup }) => session.printer.line(&format!(
+                "  Container {} ready on CPU {} (warm-up: {} pages in {:.1} s)",
+                t.name, t.cpu, warmup.pages, warmup_s
+            )),
+            Some(Event::Fatal { message }) => {
+                session.printer.line(&format!("  {}: {message}", t.name))
+            }
+            Some(Event::FileError { path, reason, detail, .. }) if !live => {
+                session.printer.line(&format!(
+                    "  {}: {} ({}): {detail}",
+                    t.name,
+                    path,
+                    reason.label()
+                ))
+            }
+            _ => {}
+        },
+        Msg::Ended => {
+            t.exited = true;
+            if t.done.is_none() {
+                session.printer.line(&format!(
+                    "  Container {} (CPU {}) stopped before reporting its result",
+                    t.name, t.cpu
+                ));
+            }
+        }
+    }
+}
+
+fn describe_stops(trackers: &[Tracker]) -> String {
+    trackers
+        .iter()
+        .map(|t| match &t.fatal {
+            Some(m) => format!("{}: {m}", t.name),
+            None => format!("{}: stopped", t.name),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The container's status for the report: `ok` when it delivered its result, otherwise
+/// what Docker says happened, with the worker's own last word if it had one.
+fn container_status(t: &Tracker, exit: Option<&ExitInfo>) -> String {
+    if t.done.is_some() {
+        return "ok".into();
+    }
+    let mut status = match exit {
+        Some(e) if e.oom_killed => "oom_killed".to_string(),
+        Some(e) if e.running => "no result (still running at the deadline)".to_string(),
+        Some(e) => e.status(),
+        None => "no result".to_string(),
+    };
+    if status == "ok" {
+        status = "exited without a result".into();
+    }
+    if let Some(fatal) = &t.fatal {
+        status.push_str(&format!(": {fatal}"));
+    }
+    status
+}
+
+async fn cleanup_step(session: &Session, plan: &Plan, run_id: &str, trackers: &[Tracker]) -> Result<()> {
+    if !plan.cleanup {
+        session.printer.line(&format!(
+            "  Kept {} container(s) (--no-cleanup); remove them with `distributed-benchmark cleanup`",
+            trackers.len()
+        ));
+        return Ok(());
+    }
+    // By label, so a container created just before an error is removed too.
+    let (_names, _) = container::cleanup(&session.docker, Some(run_id)).await?;
+    Ok(())
+}
+
+fn write_logs(output_dir: &Path, trackers: &[Tracker]) -> Result<()> {
+    let dir = output_dir.join("containers");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    for t in trackers {
+        let path = dir.join(format!("{}.log", t.name));
+        std::fs::write(&path, &t.log).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn assemble(
+    session: &Session,
+    plan: &Plan,
+    image: &str,
+    step: Step,
+    baseline: Option<Baseline>,
+    mut problems: Vec<String>,
+) -> RunResult {
+    problems.extend(step.problems);
+    let cores = crate::config::online_cpus().len();
+    let mut result = RunResult {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        run_id: step.run_id,
+        timestamp: Utc::now(),
+        status: step.status,
+        problems,
+        host: crate::host::describe(&session.engine, cores),
+        settings: Settings {
+            containers: plan.containers,
+            duration_s: plan.duration_s,
+            warmup_s: plan.warmup_s,
+            data_dir: plan.data_label.clone(),
+            data_files: plan.data_files,
+            data_bytes: plan.data_bytes,
+            cpus: plan.cpus.clone(),
+            memory_bytes: plan.memory_bytes,
+            image: image.to_string(),
+            oversubscribed: plan.oversubscribed,
+            config_file: plan.config_file.as_ref().map(|p| p.display().to_string()),
+            config: serde_json::to_value(&plan.config).unwrap_or_default(),
+        },
+        containers: step.containers,
+        totals: Totals::default(),
+        total_pages_per_sec: 0.0,
+        avg_pages_per_sec_per_container: 0.0,
+        start_skew_ms: None,
+        baseline,
+        scaling_efficiency_pct: None,
+        efficiency_label: None,
+        throughput_stats: None,
+    };
+    analysis::finish(&mut result);
+    result
+}
+
+/// Writes the JSON and the CSV row, prints the results, and maps the status to an exit code.
+fn save_and_report(session: &Session, plan: &Plan, result: RunResult) -> Result<u8> {
+    let json = json::write_json(&result, &plan.output_dir)?;
+    let csv = csv::append_csv(&result, &plan.output_dir)?;
+    session.printer.results(&table::render_table(&result));
+    session.printer.line(&format!(
+        "Results: {}\nCSV row: {}\nContainer logs: {}",
+        json.display(),
+        csv.display(),
+        plan.output_dir.join("containers").display()
+    ));
+    Ok(match result.status {
+        RunStatus::Ok => exit::OK,
+        RunStatus::ContainerFailed => exit::CONTAINER_FAILED,
+        RunStatus::Interrupted => exit::INTERRUPTED,
+        RunStatus::Failed => exit::FAILED,
+    })
+}
+
+/// An earlier results file as the baseline: its single container's pages/sec, or the
+/// baseline it used itself.
+fn load_baseline(file: &Path) -> Result<Baseline> {
+    let bad = |why: String| crate::error::InputError(format!("--baseline {}: {why}", file.display()));
+    let text = std::fs::read_to_string(file).map_err(|e| bad(format!("cannot read it: {e}")))?;
+    let earlier: RunResult = serde_json::from_str(&text)
+        .map_err(|e| bad(format!("not a results file of this tool: {e}")))?;
+    let pps = match (earlier.containers.as_slice(), &earlier.baseline) {
+        ([one], _) if one.status == "ok" => one.pages_per_sec,
+        (_, Some(b)) => b.pages_per_sec,
+        _ => return Err(bad("it has neither a 1-container result nor a baseline".into()).into()),
+    };
+    if !(pps > 0.0) {
+        return Err(bad("its single-container figure is zero".into()).into());
+    }
+    Ok(Baseline {
+        pages_per_sec: pps,
+        source: format!("file {}", file.display()),
+        containers: Vec::new(),
+    })
+}
+
+fn new_run_id() -> String {
+    let mut hash = Sha256::new();
+    hash.update(format!("{:?}{}", SystemTime::now(), std::process::id()));
+    hash.finalize()[..4].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s.max(0.0))
+}
+
+/// Where the sample corpus lives inside the output folder.
+pub fn sample_dir(output_dir: &Path) -> PathBuf {
+    output_dir.join("sample_corpus")
+}

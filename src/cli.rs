@@ -1,0 +1,130 @@
+//! The command line. Doc comments here are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use worker::run::WorkerArgs;
+
+const EXAMPLES: &str = "\
+Examples:
+  distributed-benchmark --containers 2 --duration 10
+      2 pinned containers for 10 s on the built-in sample corpus
+  distributed-benchmark --containers 4 --duration 60 --data-dir ./pdfs
+      your own PDFs, 4 cores, one minute
+  distributed-benchmark --containers 2 --cpus 2,3 --memory 512m --config docker-config.yaml
+      explicit cores, a memory limit and a resource-constrained config
+  distributed-benchmark --containers 4 --baseline benchmark_output/results_20261126_101500.json
+      efficiency against an earlier single-container run instead of a new solo run
+  distributed-benchmark cleanup
+      remove containers and barrier folders left by earlier runs
+  distributed-benchmark extract paper.pdf
+      print each page's text followed by a form feed
+
+Exit codes:
+  0    success
+  1    the run failed (image build, a container never became ready, I/O)
+  2    bad input: flags, config file, data folder, too many containers
+  3    the Docker daemon cannot be reached
+  4    a container died or was OOM-killed mid-run (the others' results are saved)
+  130  interrupted by Ctrl-C or SIGTERM (what was measured is saved)";
+
+/// How many PDF pages per second does this machine extract, and how does it scale with
+/// cores? Builds a container image, starts N containers each pinned to its own core, warms
+/// them up, releases them together and reports pages/sec and scaling efficiency.
+#[derive(Parser, Debug)]
+#[command(version, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Remove every container and barrier folder left by earlier runs (found by label).
+    Cleanup,
+    /// Print each page's text followed by a form feed, as pdftotext does.
+    Extract {
+        /// The PDF to read.
+        file: PathBuf,
+    },
+    /// Run the measured loop in this process: no Docker, no barrier unless given. The last
+    /// stdout line is a JSON object with pages, files, errors, elapsed_s and pages_per_sec.
+    Worker(WorkerArgs),
+    /// Write the built-in sample corpus to a folder.
+    Sample {
+        /// Where to write it.
+        dir: PathBuf,
+        /// A few small files instead of the full corpus (for quick tests).
+        #[arg(long)]
+        small: bool,
+    },
+}
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct RunArgs {
+    /// Number of containers, each pinned to its own core.
+    #[arg(short = 'n', long, value_name = "N")]
+    pub containers: Option<usize>,
+
+    /// Length of the measured window, in seconds.
+    #[arg(short, long, value_name = "S")]
+    pub duration: Option<f64>,
+
+    /// Folder of PDFs to extract (default: the built-in sample corpus, generated into the
+    /// output folder). Overrides inputs.directories and inputs.files of the config.
+    #[arg(long, value_name = "PATH")]
+    pub data_dir: Option<PathBuf>,
+
+    /// YAML config file (see config.yaml and docker-config.yaml).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Where results, logs and the sample corpus go [default: benchmark_output].
+    #[arg(short, long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Seconds each container extracts before the measured window (not counted).
+    #[arg(long, value_name = "S")]
+    pub warmup_time: Option<f64>,
+
+    /// Keep the containers after the run (for inspection); remove them later with
+    /// `distributed-benchmark cleanup`.
+    #[arg(long)]
+    pub no_cleanup: bool,
+
+    /// Memory limit per container, e.g. 512m or 2g (overrides docker.memory).
+    #[arg(short, long, value_name = "SIZE")]
+    pub memory: Option<String>,
+
+    /// Cores to pin containers to, e.g. 0,2,4-6 (container i gets the i-th).
+    #[arg(long, value_name = "LIST")]
+    pub cpus: Option<String>,
+
+    /// Allow more containers than cores (they then share cores; efficiency will drop).
+    #[arg(long)]
+    pub oversubscribe: bool,
+
+    /// Results JSON of an earlier 1-container run to use as the efficiency baseline,
+    /// instead of measuring a solo run first.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Write test_config.yaml (pointing at the sample corpus) into the output folder and exit.
+    #[arg(long)]
+    pub test_config: bool,
+
+    /// Seconds of countdown between "all ready" and the start of the window.
+    #[arg(long, default_value_t = 3, value_name = "S")]
+    pub countdown: u64,
+
+    /// Seconds to wait, after the warm-up, for every container to report ready.
+    #[arg(long, default_value_t = 60.0, value_name = "S")]
+    pub ready_timeout: f64,
+
+    /// Plain progress lines even on a terminal.
+    #[arg(long)]
+    pub plain: bool,
+}

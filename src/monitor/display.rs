@@ -1,0 +1,147 @@
+//! The one place that writes to the terminal. Phases and progress go to stderr (bars on a
+//! terminal, plain lines otherwise); the results table goes to stdout.
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::Tracker;
+
+/// How often a plain progress line is printed when stderr is not a terminal.
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
+
+pub struct Printer {
+    bars: bool,
+    live: Option<Live>,
+}
+
+struct Live {
+    multi: Option<MultiProgress>,
+    bars: Vec<ProgressBar>,
+    total: Option<ProgressBar>,
+    last_plain: Instant,
+    started: Instant,
+}
+
+impl Printer {
+    pub fn new(plain: bool) -> Printer {
+        Printer {
+            bars: !plain && std::io::stderr().is_terminal(),
+            live: None,
+        }
+    }
+
+    /// A phase heading, e.g. `[2/4] Warm-up`.
+    pub fn phase(&self, step: usize, of: usize, title: &str) {
+        eprintln!("[{step}/{of}] {title}");
+    }
+
+    pub fn line(&self, text: &str) {
+        match self.live.as_ref().and_then(|l| l.multi.as_ref()) {
+            Some(multi) => {
+                let _ = multi.println(text);
+            }
+            None => eprintln!("{text}"),
+        }
+    }
+
+    /// The countdown before the window opens, one word a second.
+    pub fn countdown_word(&self, word: &str, last: bool) {
+        if last {
+            eprintln!("{word}");
+        } else {
+            eprint!("{word}");
+            let _ = std::io::stderr().flush();
+        }
+    }
+
+    /// Starts the live display for the measured window.
+    pub fn live_start(&mut self, trackers: &[Tracker], duration_s: f64) {
+        let mut live = Live {
+            multi: None,
+            bars: Vec::new(),
+            total: None,
+            last_plain: Instant::now(),
+            started: Instant::now(),
+        };
+        if self.bars {
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+            let style = ProgressStyle::with_template("{prefix:<28} [{bar:30}] {pos:>4}/{len}s {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+            for t in trackers {
+                let bar = multi.add(ProgressBar::new(duration_s.ceil() as u64));
+                bar.set_style(style.clone());
+                bar.set_prefix(format!("{} (CPU {})", t.name, t.cpu));
+                live.bars.push(bar);
+            }
+            let total = multi.add(ProgressBar::new(duration_s.ceil() as u64));
+            total.set_style(style);
+            total.set_prefix("total");
+            live.total = Some(total);
+            live.multi = Some(multi);
+        }
+        self.live = Some(live);
+    }
+
+    /// Shows each container's current pages/sec.
+    pub fn live_update(&mut self, trackers: &[Tracker]) {
+        let Some(live) = self.live.as_mut() else {
+            return;
+        };
+        let rates: Vec<Option<f64>> = trackers.iter().map(Tracker::current_rate).collect();
+        let total: f64 = rates.iter().flatten().sum();
+        if live.multi.is_some() {
+            for ((bar, t), rate) in live.bars.iter().zip(trackers).zip(&rates) {
+                let elapsed = t.samples.last().map_or(0.0, |s| s.elapsed_s);
+                bar.set_position(elapsed as u64);
+                bar.set_message(rate_text(*rate, t));
+            }
+            if let Some(bar) = &live.total {
+                bar.set_position(live.started.elapsed().as_secs());
+                bar.set_message(format!("{total:.0} pages/s"));
+            }
+        } else if live.last_plain.elapsed() >= PLAIN_EVERY {
+            live.last_plain = Instant::now();
+            let parts: Vec<String> = trackers
+                .iter()
+                .zip(&rates)
+                .map(|(t, r)| format!("{}: {}", t.name, rate_text(*r, t)))
+                .collect();
+            eprintln!(
+                "  [{:>4.0}s] {} | total {total:.0} pages/s",
+                live.started.elapsed().as_secs_f64(),
+                parts.join(" | ")
+            );
+        }
+    }
+
+    pub fn live_finish(&mut self) {
+        if let Some(live) = self.live.take() {
+            for bar in live.bars.iter().chain(live.total.iter()) {
+                bar.finish_and_clear();
+            }
+            if let Some(multi) = live.multi {
+                let _ = multi.clear();
+            }
+        }
+    }
+
+    /// The results block, on stdout.
+    pub fn results(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+}
+
+fn rate_text(rate: Option<f64>, t: &Tracker) -> String {
+    if t.exited && t.done.is_none() {
+        return "stopped".into();
+    }
+    match rate {
+        Some(r) => format!("{r:.0} pages/s"),
+        None => "starting".into(),
+    }
+}
