@@ -2,5 +2,7 @@
 
 pub mod analysis;
 pub mod export;
+#[cfg(test)]
+mod fixtures;
 pub mod model;
 pub mod stats;

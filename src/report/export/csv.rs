@@ -91,7 +91,8 @@ mod tests {
     use std::fs;
 
     use super::*;
-    use crate::report::analysis::{finish, tests::run};
+    use crate::report::analysis::finish;
+    use crate::report::fixtures::run;
     use crate::report::model::RunStatus;
 
     const HEADER_LINE: &str = "timestamp,run_id,containers,repeat,total_pages_per_sec,\

@@ -30,7 +30,8 @@ mod tests {
     use std::fs;
 
     use super::*;
-    use crate::report::analysis::{finish, tests::run};
+    use crate::report::analysis::finish;
+    use crate::report::fixtures::run;
 
     #[test]
     fn round_trips_under_the_timestamped_name() {

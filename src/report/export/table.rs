@@ -142,7 +142,8 @@ fn variation(result: &RunResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::analysis::{finish, tests::run};
+    use crate::report::analysis::finish;
+    use crate::report::fixtures::run;
 
     #[test]
     fn a_complete_run() {
