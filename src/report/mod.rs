@@ -1,3 +1,8 @@
 //! Pure analysis of what the workers reported, and the exporters.
 
+pub mod analysis;
+pub mod export;
+#[cfg(test)]
+mod fixtures;
 pub mod model;
+pub mod stats;

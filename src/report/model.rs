@@ -14,6 +14,11 @@ pub struct RunResult {
     /// Random id of this run; also the label on its containers.
     pub run_id: String,
     pub timestamp: DateTime<Utc>,
+    /// Which repetition of this container count this run is, from 1 (a scaling series may
+    /// measure each step several times); 1 for a single run. Older files without it read
+    /// as 1.
+    #[serde(default = "first_repeat")]
+    pub repeat: u32,
     /// `ok`, `container_failed`, `interrupted` or `failed`.
     pub status: RunStatus,
     /// Human-readable problems, one per line (empty when status is ok).
@@ -37,6 +42,10 @@ pub struct RunResult {
     pub throughput_stats: Option<SampleStats>,
 }
 
+fn first_repeat() -> u32 {
+    1
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
@@ -47,6 +56,18 @@ pub enum RunStatus {
     Interrupted,
     /// The run could not proceed (e.g. a container never became ready).
     Failed,
+}
+
+impl RunStatus {
+    /// The same word as in the JSON, for the CSV and the terminal.
+    pub fn label(self) -> &'static str {
+        match self {
+            RunStatus::Ok => "ok",
+            RunStatus::ContainerFailed => "container_failed",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Failed => "failed",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -154,4 +175,22 @@ pub struct SampleStats {
     pub ci95_high: f64,
     /// Indices of samples flagged as outliers.
     pub outliers: Vec<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_labels_match_serde() {
+        for status in [
+            RunStatus::Ok,
+            RunStatus::ContainerFailed,
+            RunStatus::Interrupted,
+            RunStatus::Failed,
+        ] {
+            let json = serde_json::to_string(&status).unwrap();
+            assert_eq!(json.trim_matches('"'), status.label());
+        }
+    }
 }
