@@ -37,8 +37,14 @@ impl Barrier {
         let mine = fs::metadata(&barrier.dir)?.uid();
         if mine != owner.0 {
             // We are root and the workers run as nobody: hand the folder over.
-            std::os::unix::fs::chown(&barrier.dir, Some(owner.0), Some(owner.1))
-                .with_context(|| format!("handing barrier folder {} to the container user", barrier.dir.display()))?;
+            std::os::unix::fs::chown(&barrier.dir, Some(owner.0), Some(owner.1)).with_context(
+                || {
+                    format!(
+                        "handing barrier folder {} to the container user",
+                        barrier.dir.display()
+                    )
+                },
+            )?;
         }
         fs::set_permissions(&barrier.dir, fs::Permissions::from_mode(0o700))?;
         Ok(barrier)
@@ -71,10 +77,15 @@ impl Barrier {
         write_atomically(&path, b"stop\n").with_context(|| format!("writing {}", path.display()))
     }
 
-    /// Deletes the folder and everything in it.
+    /// Deletes the folder and everything in it (already gone is fine: cleanup by label
+    /// may have removed it).
     pub fn remove(self) -> Result<()> {
-        fs::remove_dir_all(&self.dir)
-            .with_context(|| format!("removing barrier folder {}", self.dir.display()))
+        match fs::remove_dir_all(&self.dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("removing barrier folder {}", self.dir.display()))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -91,7 +102,8 @@ mod tests {
         assert!(b.is_ready(1));
         let at = UNIX_EPOCH + std::time::Duration::from_secs(5);
         b.release(at).unwrap();
-        let go: Go = serde_json::from_str(&fs::read_to_string(b.dir().join("go")).unwrap()).unwrap();
+        let go: Go =
+            serde_json::from_str(&fs::read_to_string(b.dir().join("go")).unwrap()).unwrap();
         assert_eq!(go.start_at_unix_ns, 5_000_000_000);
         let leftovers: Vec<_> = fs::read_dir(b.dir())
             .unwrap()

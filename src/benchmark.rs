@@ -26,11 +26,9 @@ use crate::docker::{EngineInfo, image};
 use crate::error::exit;
 use crate::monitor::display::Printer;
 use crate::monitor::{LineBuffer, Tracker};
-use crate::report::model::{
-    Baseline, ContainerResult, RunResult, RunStatus, Settings, Totals,
-};
 use crate::report::analysis;
 use crate::report::export::{csv, json, table};
+use crate::report::model::{Baseline, ContainerResult, RunResult, RunStatus, Settings, Totals};
 
 /// Extra seconds, after the window should have closed, to wait for every `done` event.
 const DONE_GRACE_S: f64 = 30.0;
@@ -46,12 +44,6 @@ pub struct Session {
     pub printer: Printer,
     /// Becomes true on Ctrl-C or SIGTERM.
     pub cancel: watch::Receiver<bool>,
-}
-
-impl Session {
-    fn cancelled(&self) -> bool {
-        *self.cancel.borrow()
-    }
 }
 
 /// What one step measured.
@@ -90,7 +82,10 @@ pub async fn run(session: &mut Session, plan: &Plan) -> Result<u8> {
             ));
             baseline = Some(Baseline {
                 pages_per_sec: c.pages_per_sec,
-                source: format!("solo run before this one ({solo_s:.0} s, run {})", solo.run_id),
+                source: format!(
+                    "solo run before this one ({solo_s:.0} s, run {})",
+                    solo.run_id
+                ),
                 containers: solo.containers.clone(),
             });
         } else {
@@ -105,9 +100,21 @@ pub async fn run(session: &mut Session, plan: &Plan) -> Result<u8> {
         }
     }
 
-    let step = run_step(session, plan, &image, plan.containers, plan.duration_s, "main").await?;
+    let step = run_step(
+        session,
+        plan,
+        &image,
+        plan.containers,
+        plan.duration_s,
+        "main",
+    )
+    .await?;
     if plan.containers == 1 {
-        if let Some(c) = step.containers.first().filter(|_| step.status == RunStatus::Ok) {
+        if let Some(c) = step
+            .containers
+            .first()
+            .filter(|_| step.status == RunStatus::Ok)
+        {
             baseline = Some(Baseline {
                 pages_per_sec: c.pages_per_sec,
                 source: "this run (1 container)".into(),
@@ -171,10 +178,33 @@ async fn run_step(
     let (tx, rx) = mpsc::unbounded_channel();
 
     // Create and start every container; the step's cleanup runs whatever happens next.
-    let started = start_containers(session, plan, image, n, duration_s, &run_id, &barrier, user, &tx, &mut trackers).await;
+    let started = start_containers(
+        session,
+        plan,
+        image,
+        n,
+        duration_s,
+        &run_id,
+        &barrier,
+        user,
+        &tx,
+        &mut trackers,
+    )
+    .await;
     drop(tx);
     let outcome = match started {
-        Ok(()) => drive(session, plan, &barrier, &mut trackers, rx, duration_s, label).await,
+        Ok(()) => {
+            drive(
+                session,
+                plan,
+                &barrier,
+                &mut trackers,
+                rx,
+                duration_s,
+                label,
+            )
+            .await
+        }
         Err(e) => Err(e),
     };
 
@@ -284,17 +314,21 @@ async fn drive(
     let mut problems = Vec::new();
 
     // Warm-up: every container walks the corpus, then writes its ready file.
-    session.printer.phase(2, 4, &format!(
-        "Warm-up ({label}): {} container(s), {:.0} s each",
-        trackers.len(),
-        plan.warmup_s
-    ));
+    session.printer.phase(
+        2,
+        4,
+        &format!(
+            "Warm-up ({label}): {} container(s), {:.0} s each",
+            trackers.len(),
+            plan.warmup_s
+        ),
+    );
     let ready_deadline = Instant::now() + secs(plan.warmup_s + plan.ready_timeout_s);
     loop {
         let alive = trackers.iter().filter(|t| !t.exited).count();
         let waiting: Vec<&Tracker> = trackers
             .iter()
-            .filter(|t| !t.exited && !(t.ready && barrier.is_ready(t.index)))
+            .filter(|t| !t.exited && !t.ready_at(barrier))
             .collect();
         if alive == 0 {
             bail!(
@@ -351,7 +385,9 @@ async fn drive(
     session.printer.countdown_word("GO!", true);
 
     // The window: live progress until every container has reported `done` or stopped.
-    session.printer.phase(4, 4, &format!("Measuring for {duration_s:.0} s"));
+    session
+        .printer
+        .phase(4, 4, &format!("Measuring for {duration_s:.0} s"));
     session.printer.live_start(trackers, duration_s);
     let mut deadline = start_instant + secs(duration_s + DONE_GRACE_S);
     let mut status = RunStatus::Ok;
@@ -364,7 +400,11 @@ async fn drive(
                 problems.push(format!(
                     "{} sent no result within {:.0} s of the window's end",
                     t.name,
-                    if status == RunStatus::Interrupted { STOP_GRACE_S } else { DONE_GRACE_S }
+                    if status == RunStatus::Interrupted {
+                        STOP_GRACE_S
+                    } else {
+                        DONE_GRACE_S
+                    }
                 ));
             }
             break;
@@ -400,14 +440,17 @@ fn handle(session: &Session, trackers: &mut [Tracker], i: usize, msg: Msg, live:
             Some(Event::Fatal { message }) => {
                 session.printer.line(&format!("  {}: {message}", t.name))
             }
-            Some(Event::FileError { path, reason, detail, .. }) if !live => {
-                session.printer.line(&format!(
-                    "  {}: {} ({}): {detail}",
-                    t.name,
-                    path,
-                    reason.label()
-                ))
-            }
+            Some(Event::FileError {
+                path,
+                reason,
+                detail,
+                ..
+            }) if !live => session.printer.line(&format!(
+                "  {}: {} ({}): {detail}",
+                t.name,
+                path,
+                reason.label()
+            )),
             _ => {}
         },
         Msg::Ended => {
@@ -419,6 +462,13 @@ fn handle(session: &Session, trackers: &mut [Tracker], i: usize, msg: Msg, live:
                 ));
             }
         }
+    }
+}
+
+impl Tracker {
+    /// Ready by its own word and by its file in the barrier folder.
+    fn ready_at(&self, barrier: &Barrier) -> bool {
+        self.ready && barrier.is_ready(self.index)
     }
 }
 
@@ -454,7 +504,12 @@ fn container_status(t: &Tracker, exit: Option<&ExitInfo>) -> String {
     status
 }
 
-async fn cleanup_step(session: &Session, plan: &Plan, run_id: &str, trackers: &[Tracker]) -> Result<()> {
+async fn cleanup_step(
+    session: &Session,
+    plan: &Plan,
+    run_id: &str,
+    trackers: &[Tracker],
+) -> Result<()> {
     if !plan.cleanup {
         session.printer.line(&format!(
             "  Kept {} container(s) (--no-cleanup); remove them with `distributed-benchmark cleanup`",
@@ -517,6 +572,7 @@ fn assemble(
         scaling_efficiency_pct: None,
         efficiency_label: None,
         throughput_stats: None,
+        repeat: 1,
     };
     analysis::finish(&mut result);
     result
@@ -544,7 +600,8 @@ fn save_and_report(session: &Session, plan: &Plan, result: RunResult) -> Result<
 /// An earlier results file as the baseline: its single container's pages/sec, or the
 /// baseline it used itself.
 fn load_baseline(file: &Path) -> Result<Baseline> {
-    let bad = |why: String| crate::error::InputError(format!("--baseline {}: {why}", file.display()));
+    let bad =
+        |why: String| crate::error::InputError(format!("--baseline {}: {why}", file.display()));
     let text = std::fs::read_to_string(file).map_err(|e| bad(format!("cannot read it: {e}")))?;
     let earlier: RunResult = serde_json::from_str(&text)
         .map_err(|e| bad(format!("not a results file of this tool: {e}")))?;
@@ -553,7 +610,7 @@ fn load_baseline(file: &Path) -> Result<Baseline> {
         (_, Some(b)) => b.pages_per_sec,
         _ => return Err(bad("it has neither a 1-container result nor a baseline".into()).into()),
     };
-    if !(pps > 0.0) {
+    if pps.is_nan() || pps <= 0.0 {
         return Err(bad("its single-container figure is zero".into()).into());
     }
     Ok(Baseline {
@@ -566,7 +623,10 @@ fn load_baseline(file: &Path) -> Result<Baseline> {
 fn new_run_id() -> String {
     let mut hash = Sha256::new();
     hash.update(format!("{:?}{}", SystemTime::now(), std::process::id()));
-    hash.finalize()[..4].iter().map(|b| format!("{b:02x}")).collect()
+    hash.finalize()[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn secs(s: f64) -> Duration {

@@ -138,28 +138,43 @@ impl FileConfig {
             .into())
         };
         if let Some(mb) = self.processing.max_file_size_mb
-            && !(mb > 0.0)
+            && !positive(mb)
         {
-            return bad("processing.max_file_size_mb", "must be a positive number of MB");
+            return bad(
+                "processing.max_file_size_mb",
+                "must be a positive number of MB",
+            );
         }
         if let Some(s) = self.processing.timeout_per_file
-            && !(s > 0.0)
+            && !positive(s)
         {
-            return bad("processing.timeout_per_file", "must be a positive number of seconds");
+            return bad(
+                "processing.timeout_per_file",
+                "must be a positive number of seconds",
+            );
         }
         if self.pdf.max_pages_to_extract == Some(0) {
-            return bad("pdf.max_pages_to_extract", "must be at least 1 (or left out)");
+            return bad(
+                "pdf.max_pages_to_extract",
+                "must be at least 1 (or left out)",
+            );
         }
         if self.pdf.skip_if_pages_over == Some(0) {
             return bad("pdf.skip_if_pages_over", "must be at least 1 (or left out)");
         }
-        if !(self.debug.progress_interval >= 0.1 && self.debug.progress_interval <= 60.0) {
-            return bad("debug.progress_interval", "must be between 0.1 and 60 seconds");
+        if !(0.1..=60.0).contains(&self.debug.progress_interval) {
+            return bad(
+                "debug.progress_interval",
+                "must be between 0.1 and 60 seconds",
+            );
         }
         if let Some(cpus) = self.docker.cpus_per_container
-            && !(cpus > 0.0)
+            && !positive(cpus)
         {
-            return bad("docker.cpus_per_container", "must be a positive number of CPUs");
+            return bad(
+                "docker.cpus_per_container",
+                "must be a positive number of CPUs",
+            );
         }
         if let Some(memory) = &self.docker.memory
             && parse_size(memory).is_none()
@@ -230,7 +245,7 @@ pub fn plan(
         .duration
         .or(config.benchmark.duration)
         .unwrap_or(DEFAULT_DURATION_S);
-    if !(duration_s > 0.0) {
+    if !positive(duration_s) {
         bail!(InputError(
             "--duration must be a positive number of seconds".into()
         ));
@@ -239,7 +254,7 @@ pub fn plan(
         .warmup_time
         .or(config.benchmark.warmup_time)
         .unwrap_or(DEFAULT_WARMUP_S);
-    if !(warmup_s >= 0.0) {
+    if !(positive(warmup_s) || warmup_s == 0.0) {
         bail!(InputError(
             "--warmup-time must be zero or a positive number of seconds".into()
         ));
@@ -355,7 +370,15 @@ fn choose_cpus(args: &RunArgs, n: usize, online: &[usize]) -> Result<(Vec<usize>
             pool.len()
         )));
     }
-    Ok(((0..n).map(|i| pool[i % pool.len()]).collect(), oversubscribed))
+    Ok((
+        (0..n).map(|i| pool[i % pool.len()]).collect(),
+        oversubscribed,
+    ))
+}
+
+/// True for a number above zero (false for NaN).
+fn positive(x: f64) -> bool {
+    x > 0.0
 }
 
 pub fn format_cpu_list(cpus: &[usize]) -> String {
@@ -451,7 +474,11 @@ mod tests {
         assert!(err.contains("max_file_size"), "{err}");
         assert!(err.contains("c.yaml"), "{err}");
 
-        let path = write(dir.path(), "d.yaml", "processing:\n  timeout_per_file: -1\n");
+        let path = write(
+            dir.path(),
+            "d.yaml",
+            "processing:\n  timeout_per_file: -1\n",
+        );
         let err = FileConfig::load(&path).unwrap_err().to_string();
         assert!(err.contains("processing.timeout_per_file"), "{err}");
         assert!(err.contains("d.yaml"), "{err}");

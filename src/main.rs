@@ -65,7 +65,11 @@ fn dispatch(cli: Cli) -> Result<u8> {
             }
         }
         Some(Command::Sample { dir, small }) => {
-            let scale = if small { sample::SampleScale::Small } else { sample::SampleScale::Full };
+            let scale = if small {
+                sample::SampleScale::Small
+            } else {
+                sample::SampleScale::Full
+            };
             let corpus = sample::write_sample_corpus(&dir, scale)?;
             println!(
                 "Sample corpus in {}: {} files, {} pages",
@@ -98,7 +102,10 @@ fn extract(file: &std::path::Path) -> Result<u8> {
     let mut write_error = None;
     let mut on_page = |_: u32, text: &str| {
         let text = text.replace('\u{c}', " ");
-        match out.write_all(text.as_bytes()).and_then(|()| out.write_all(b"\x0c")) {
+        match out
+            .write_all(text.as_bytes())
+            .and_then(|()| out.write_all(b"\x0c"))
+        {
             Ok(()) => std::ops::ControlFlow::Continue(()),
             Err(e) => {
                 write_error = Some(e);
@@ -115,7 +122,12 @@ fn extract(file: &std::path::Path) -> Result<u8> {
     match outcome {
         Ok(_) => Ok(exit::OK),
         Err(e) => {
-            eprintln!("error: {}: {} ({})", file.display(), e.detail, e.reason.label());
+            eprintln!(
+                "error: {}: {} ({})",
+                file.display(),
+                e.detail,
+                e.reason.label()
+            );
             Ok(exit::FAILED)
         }
     }
@@ -129,7 +141,10 @@ async fn cleanup() -> Result<u8> {
     if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
         for entry in entries.flatten() {
             let path = entry.path();
-            if docker::container::is_barrier_folder(&path) && path.is_dir() && !folders.contains(&path) {
+            if docker::container::is_barrier_folder(&path)
+                && path.is_dir()
+                && !folders.contains(&path)
+            {
                 std::fs::remove_dir_all(&path)
                     .with_context(|| format!("removing {}", path.display()))?;
                 orphans.push(path);
@@ -158,7 +173,11 @@ async fn run(args: RunArgs) -> Result<u8> {
         let corpus = benchmark::sample_dir(&output_dir);
         sample::write_sample_corpus(&corpus, sample::SampleScale::Full)?;
         let path = config::write_test_config(&output_dir, &corpus)?;
-        println!("Wrote {}; run it with: distributed-benchmark --config {}", path.display(), path.display());
+        println!(
+            "Wrote {}; run it with: distributed-benchmark --config {}",
+            path.display(),
+            path.display()
+        );
         return Ok(exit::OK);
     }
 
@@ -180,7 +199,11 @@ async fn run(args: RunArgs) -> Result<u8> {
             .chain(&config.inputs.files)
             .cloned()
             .collect();
-        let label = inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+        let label = inputs
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         (inputs, label)
     } else {
         let dir = benchmark::sample_dir(&output_dir);
@@ -191,7 +214,10 @@ async fn run(args: RunArgs) -> Result<u8> {
             corpus.pages,
             dir.display()
         );
-        (vec![dir.clone()], format!("{} (built-in sample corpus)", dir.display()))
+        (
+            vec![dir.clone()],
+            format!("{} (built-in sample corpus)", dir.display()),
+        )
     };
 
     let plan = config::plan(&args, config, inputs, label, &config::online_cpus())?;

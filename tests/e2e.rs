@@ -23,8 +23,16 @@ fn corpus() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("dbench-e2e-corpus-{}", std::process::id()));
-        let out = Command::new(BIN).args(["sample", "--small"]).arg(&dir).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(BIN)
+            .args(["sample", "--small"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         dir
     })
 }
@@ -70,7 +78,10 @@ fn containers_with(label: &str) -> Vec<String> {
         .output()
         .expect("the docker CLI");
     assert!(out.status.success(), "{}", text(&out));
-    String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect()
 }
 
 fn assert_nothing_left(run_id: &str) {
@@ -106,7 +117,13 @@ fn one_container_end_to_end() {
     assert!(out.status.success(), "{}", text(&out));
 
     let stderr = String::from_utf8_lossy(&out.stderr);
-    for phase in ["[1/4] Build", "[2/4] Warm-up", "ready on CPU", "GO!", "[4/4] Measuring"] {
+    for phase in [
+        "[1/4] Build",
+        "[2/4] Warm-up",
+        "ready on CPU",
+        "GO!",
+        "[4/4] Measuring",
+    ] {
         assert!(stderr.contains(phase), "missing {phase:?}\n{}", text(&out));
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -117,9 +134,15 @@ fn one_container_end_to_end() {
     let c = &json["containers"][0];
     assert!(c["pages"].as_u64().unwrap() > 0, "{c}");
     assert!(c["pages_per_sec"].as_f64().unwrap() > 0.0);
-    assert!(c["chars"].as_u64().unwrap() > 0, "text was really extracted");
+    assert!(
+        c["chars"].as_u64().unwrap() > 0,
+        "text was really extracted"
+    );
     assert!(c["cpu"].is_u64());
-    assert!(!c["samples"].as_array().unwrap().is_empty(), "per-second samples kept");
+    assert!(
+        !c["samples"].as_array().unwrap().is_empty(),
+        "per-second samples kept"
+    );
     assert!(json["start_skew_ms"].as_f64().is_some(), "{json}");
     assert_eq!(json["scaling_efficiency_pct"].as_f64(), Some(100.0));
     let total = json["total_pages_per_sec"].as_f64().unwrap();
@@ -131,7 +154,13 @@ fn one_container_end_to_end() {
     assert!(lines[0].starts_with("timestamp,"), "{csv}");
 
     let name = c["name"].as_str().unwrap();
-    let log = std::fs::read_to_string(out_dir.path().join("containers").join(format!("{name}.log"))).unwrap();
+    let log = std::fs::read_to_string(
+        out_dir
+            .path()
+            .join("containers")
+            .join(format!("{name}.log")),
+    )
+    .unwrap();
     assert!(log.contains("\"type\":\"done\""), "{log}");
     assert_nothing_left(json["run_id"].as_str().unwrap());
 }
@@ -143,23 +172,40 @@ fn two_containers_measure_a_solo_baseline_first() {
     let corpus = corpus().to_str().unwrap();
     let out = run_quick(&["--containers", "2", "--data-dir", corpus], out_dir.path());
     assert!(out.status.success(), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("solo run"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("solo run"),
+        "{}",
+        text(&out)
+    );
 
     let json = results_json(out_dir.path());
     let containers = json["containers"].as_array().unwrap();
     assert_eq!(containers.len(), 2);
-    let cpus: Vec<u64> = containers.iter().map(|c| c["cpu"].as_u64().unwrap()).collect();
+    let cpus: Vec<u64> = containers
+        .iter()
+        .map(|c| c["cpu"].as_u64().unwrap())
+        .collect();
     assert_eq!(cpus, vec![0, 1]);
     for c in containers {
         assert!(c["pages"].as_u64().unwrap() > 0, "{c}");
         assert!(c["window_start_unix_ns"].as_i64().is_some());
     }
     let skew = json["start_skew_ms"].as_f64().expect("start skew");
-    assert!((0.0..250.0).contains(&skew), "windows opened {skew} ms apart");
+    assert!(
+        (0.0..250.0).contains(&skew),
+        "windows opened {skew} ms apart"
+    );
     let baseline = &json["baseline"];
-    assert!(baseline["source"].as_str().unwrap().contains("solo"), "{baseline}");
+    assert!(
+        baseline["source"].as_str().unwrap().contains("solo"),
+        "{baseline}"
+    );
     assert!(baseline["pages_per_sec"].as_f64().unwrap() > 0.0);
-    assert_eq!(baseline["containers"].as_array().unwrap().len(), 1, "solo samples kept");
+    assert_eq!(
+        baseline["containers"].as_array().unwrap().len(),
+        1,
+        "solo samples kept"
+    );
     let eff = json["scaling_efficiency_pct"].as_f64().unwrap();
     let expected = json["total_pages_per_sec"].as_f64().unwrap()
         / (2.0 * baseline["pages_per_sec"].as_f64().unwrap())
@@ -167,7 +213,13 @@ fn two_containers_measure_a_solo_baseline_first() {
     assert!((eff - expected).abs() < 1e-6, "{eff} vs {expected}");
     assert!(json["efficiency_label"].is_string());
     assert_nothing_left(json["run_id"].as_str().unwrap());
-    let solo_run = baseline["source"].as_str().unwrap().rsplit("run ").next().unwrap().trim_end_matches(')');
+    let solo_run = baseline["source"]
+        .as_str()
+        .unwrap()
+        .rsplit("run ")
+        .next()
+        .unwrap()
+        .trim_end_matches(')');
     assert_nothing_left(solo_run);
 }
 
@@ -178,10 +230,20 @@ fn a_container_killed_mid_run_is_reported_and_the_others_are_saved() {
     let baseline = out_dir.path().join("baseline.json");
     write_fake_baseline(&baseline);
     let args = [
-        "--containers", "2", "--duration", "6", "--warmup-time", "1", "--countdown", "1",
-        "--data-dir", corpus().to_str().unwrap(), "--baseline", baseline.to_str().unwrap(),
+        "--containers",
+        "2",
+        "--duration",
+        "6",
+        "--warmup-time",
+        "1",
+        "--countdown",
+        "1",
+        "--data-dir",
+        corpus().to_str().unwrap(),
+        "--baseline",
+        baseline.to_str().unwrap(),
     ];
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args(args)
         .arg("--output-dir")
         .arg(out_dir.path())
@@ -197,7 +259,10 @@ fn a_container_killed_mid_run_is_reported_and_the_others_are_saved() {
             .next()
     });
     std::thread::sleep(Duration::from_secs(5));
-    let kill = Command::new("docker").args(["kill", &victim]).output().unwrap();
+    let kill = Command::new("docker")
+        .args(["kill", &victim])
+        .output()
+        .unwrap();
     assert!(kill.status.success(), "{}", text(&kill));
 
     let out = child.wait_with_output().unwrap();
@@ -211,7 +276,10 @@ fn a_container_killed_mid_run_is_reported_and_the_others_are_saved() {
     assert_eq!(alive["status"], "ok");
     assert!(alive["pages"].as_u64().unwrap() > 0);
     let problems = json["problems"].to_string();
-    assert!(problems.contains(dead["name"].as_str().unwrap()), "{problems}");
+    assert!(
+        problems.contains(dead["name"].as_str().unwrap()),
+        "{problems}"
+    );
     assert_nothing_left(json["run_id"].as_str().unwrap());
 }
 
@@ -219,8 +287,13 @@ fn a_container_killed_mid_run_is_reported_and_the_others_are_saved() {
 fn interrupt_during_the_window_saves_what_was_measured() {
     let _lock = docker_lock();
     let out_dir = tempfile::tempdir().unwrap();
-    let args = quick(&["--containers", "1", "--data-dir", corpus().to_str().unwrap()]);
-    let mut child = Command::new(BIN)
+    let args = quick(&[
+        "--containers",
+        "1",
+        "--data-dir",
+        corpus().to_str().unwrap(),
+    ]);
+    let child = Command::new(BIN)
         .args(&args)
         .args(["--duration", "30"])
         .arg("--output-dir")
@@ -230,11 +303,21 @@ fn interrupt_during_the_window_saves_what_was_measured() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for(|| containers_with("distributed-benchmark.index=1").into_iter().next());
+    wait_for(|| {
+        containers_with("distributed-benchmark.index=1")
+            .into_iter()
+            .next()
+    });
     // Warm-up (1 s) + countdown (1 s) + a few seconds of window.
     std::thread::sleep(Duration::from_secs(6));
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     let json = results_json(out_dir.path());
@@ -251,16 +334,32 @@ fn no_cleanup_keeps_containers_until_cleanup_removes_them() {
     let _lock = docker_lock();
     let out_dir = tempfile::tempdir().unwrap();
     let out = run_quick(
-        &["--containers", "1", "--no-cleanup", "--data-dir", corpus().to_str().unwrap()],
+        &[
+            "--containers",
+            "1",
+            "--no-cleanup",
+            "--data-dir",
+            corpus().to_str().unwrap(),
+        ],
         out_dir.path(),
     );
     assert!(out.status.success(), "{}", text(&out));
-    let run_id = results_json(out_dir.path())["run_id"].as_str().unwrap().to_string();
-    assert_eq!(containers_with(&format!("distributed-benchmark.run={run_id}")).len(), 1);
+    let run_id = results_json(out_dir.path())["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        containers_with(&format!("distributed-benchmark.run={run_id}")).len(),
+        1
+    );
 
     let out = Command::new(BIN).arg("cleanup").output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Removed"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Removed"),
+        "{}",
+        text(&out)
+    );
     assert_nothing_left(&run_id);
 }
 
@@ -268,7 +367,11 @@ fn no_cleanup_keeps_containers_until_cleanup_removes_them() {
 fn docker_unreachable_says_how_to_fix_it() {
     let out_dir = tempfile::tempdir().unwrap();
     let out = Command::new(BIN)
-        .args(quick(&["--data-dir", corpus().to_str().unwrap(), "--output-dir"]))
+        .args(quick(&[
+            "--data-dir",
+            corpus().to_str().unwrap(),
+            "--output-dir",
+        ]))
         .arg(out_dir.path())
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
         .output()
@@ -294,11 +397,36 @@ fn bad_input_is_refused_with_exit_2_and_a_message_naming_it() {
 
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--data-dir", "/nonexistent/pdfs"], "/nonexistent/pdfs"),
-        (vec!["--data-dir", empty.path().to_str().unwrap()], "holds no PDF"),
-        (vec!["--data-dir", corpus, "--config", bad_config.to_str().unwrap()], "processing.max_file_size_mb"),
-        (vec!["--data-dir", corpus, "--config", unknown_key.to_str().unwrap()], "max_pages"),
-        (vec!["--data-dir", corpus, "--config", "/nonexistent.yaml"], "/nonexistent.yaml"),
-        (vec!["--data-dir", corpus, "--containers", &too_many], "--oversubscribe"),
+        (
+            vec!["--data-dir", empty.path().to_str().unwrap()],
+            "holds no PDF",
+        ),
+        (
+            vec![
+                "--data-dir",
+                corpus,
+                "--config",
+                bad_config.to_str().unwrap(),
+            ],
+            "processing.max_file_size_mb",
+        ),
+        (
+            vec![
+                "--data-dir",
+                corpus,
+                "--config",
+                unknown_key.to_str().unwrap(),
+            ],
+            "max_pages",
+        ),
+        (
+            vec!["--data-dir", corpus, "--config", "/nonexistent.yaml"],
+            "/nonexistent.yaml",
+        ),
+        (
+            vec!["--data-dir", corpus, "--containers", &too_many],
+            "--oversubscribe",
+        ),
         (vec!["--data-dir", corpus, "--cpus", "999"], "CPU 999"),
         (vec!["--data-dir", corpus, "--memory", "lots"], "--memory"),
         (vec!["--data-dir", corpus, "--duration", "0"], "--duration"),
@@ -307,7 +435,10 @@ fn bad_input_is_refused_with_exit_2_and_a_message_naming_it() {
         let out = run(&args, out_dir.path());
         assert_eq!(out.status.code(), Some(2), "{args:?}\n{}", text(&out));
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(expected), "{args:?}: expected {expected:?} in\n{stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: expected {expected:?} in\n{stderr}"
+        );
     }
     if let Some(file) = unwritable_output() {
         let out = Command::new(BIN)
@@ -315,7 +446,11 @@ fn bad_input_is_refused_with_exit_2_and_a_message_naming_it() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-        assert!(String::from_utf8_lossy(&out.stderr).contains("--output-dir"), "{}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--output-dir"),
+            "{}",
+            text(&out)
+        );
     }
 }
 
@@ -339,14 +474,24 @@ fn extract_prints_pages_separated_by_form_feeds() {
     assert!(stdout.ends_with('\u{c}'));
     let pages: Vec<&str> = stdout.trim_end_matches('\u{c}').split('\u{c}').collect();
     assert!(pages.len() > 1, "a multi-page sample");
-    assert!(pages.iter().all(|p| p.split_whitespace().count() > 5), "every page has text");
+    assert!(
+        pages.iter().all(|p| p.split_whitespace().count() > 5),
+        "every page has text"
+    );
 
     let garbage = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(garbage.path(), b"definitely not a pdf").unwrap();
-    let out = Command::new(BIN).arg("extract").arg(garbage.path()).output().unwrap();
+    let out = Command::new(BIN)
+        .arg("extract")
+        .arg(garbage.path())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(!out.stderr.is_empty());
-    let out = Command::new(BIN).args(["extract", "/nonexistent.pdf"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["extract", "/nonexistent.pdf"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.pdf"));
 }

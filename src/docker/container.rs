@@ -56,7 +56,10 @@ impl ContainerSpec {
             binds.push(format!("{}:{}:ro", input.display(), mount.display()));
             data.push(mount);
         }
-        binds.push(format!("{}:{BARRIER_MOUNT}:rw", self.barrier_host.display()));
+        binds.push(format!(
+            "{}:{BARRIER_MOUNT}:rw",
+            self.barrier_host.display()
+        ));
         (binds, data)
     }
 
@@ -137,7 +140,10 @@ pub async fn start(docker: &Docker, name: &str) -> Result<()> {
 }
 
 /// The container's stdout and stderr from the beginning, following until it exits.
-pub fn logs(docker: &Docker, name: &str) -> impl Stream<Item = Result<String, DockerError>> + use<> {
+pub fn logs(
+    docker: &Docker,
+    name: &str,
+) -> impl Stream<Item = Result<String, DockerError>> + use<> {
     let options = LogsOptionsBuilder::default()
         .follow(true)
         .stdout(true)
@@ -154,6 +160,7 @@ pub struct ExitInfo {
     pub running: bool,
     pub oom_killed: bool,
     pub exit_code: Option<i64>,
+    /// Docker's own error for the container (e.g. a mount that failed), if any.
     pub error: Option<String>,
 }
 
@@ -165,6 +172,9 @@ impl ExitInfo {
         } else if self.running {
             "running".into()
         } else {
+            if let Some(error) = &self.error {
+                return format!("failed: {error}");
+            }
             match self.exit_code {
                 Some(0) => "ok".into(),
                 Some(137) => "killed (SIGKILL)".into(),
@@ -191,7 +201,10 @@ pub async fn inspect_exit(docker: &Docker, name: &str) -> Result<ExitInfo> {
 
 /// Removes a container, running or not. A container already gone is not an error.
 pub async fn remove(docker: &Docker, name: &str) -> Result<()> {
-    let options = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+    let options = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
     match docker.remove_container(name, Some(options)).await {
         Ok(()) => Ok(()),
         Err(DockerError::DockerResponseServerError {
@@ -202,7 +215,10 @@ pub async fn remove(docker: &Docker, name: &str) -> Result<()> {
 }
 
 /// Containers carrying our tool label (optionally only those of one run): (name, barrier).
-pub async fn list_ours(docker: &Docker, run_id: Option<&str>) -> Result<Vec<(String, Option<PathBuf>)>> {
+pub async fn list_ours(
+    docker: &Docker,
+    run_id: Option<&str>,
+) -> Result<Vec<(String, Option<PathBuf>)>> {
     let label = match run_id {
         Some(run) => format!("{}={run}", labels::RUN),
         None => labels::TOOL.to_string(),

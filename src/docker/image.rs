@@ -33,10 +33,7 @@ pub fn tag_for(exe: &[u8]) -> String {
 
 /// Builds the image unless an image with the same content tag exists. `on_step` gets one
 /// line per Dockerfile step.
-pub async fn ensure(
-    docker: &Docker,
-    on_step: &mut dyn FnMut(&str),
-) -> Result<(String, Built)> {
+pub async fn ensure(docker: &Docker, on_step: &mut dyn FnMut(&str)) -> Result<(String, Built)> {
     let exe_path = std::env::current_exe().context("locating this executable")?;
     let exe = std::fs::read(&exe_path)
         .with_context(|| format!("reading this executable ({})", exe_path.display()))?;
@@ -139,7 +136,10 @@ mod tests {
     #[test]
     fn this_test_binary_is_static_and_a_system_binary_is_not() {
         let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
-        assert!(!is_dynamically_linked(&me), "tests are built with crt-static");
+        assert!(
+            !is_dynamically_linked(&me),
+            "tests are built with crt-static"
+        );
         let sh = std::fs::read("/bin/sh").unwrap();
         assert!(is_dynamically_linked(&sh));
         assert!(!is_dynamically_linked(b"not an elf"));

@@ -30,7 +30,8 @@ pub struct EngineInfo {
 /// Connects (DOCKER_HOST or the local socket), agrees on an API version the daemon speaks,
 /// and checks that it answers.
 pub async fn connect() -> Result<(Docker, EngineInfo)> {
-    let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    let host =
+        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
     let unreachable = |e: &dyn std::fmt::Display| {
         DockerUnreachable(format!(
             "cannot reach the Docker daemon at {host}: {e}.\n\
@@ -41,7 +42,10 @@ pub async fn connect() -> Result<(Docker, EngineInfo)> {
     let docker = Docker::connect_with_defaults().map_err(|e| unreachable(&e))?;
     // bollard speaks a newer API than older engines accept; negotiating asks the daemon
     // for its version and steps down to it.
-    let docker = docker.negotiate_version().await.map_err(|e| unreachable(&e))?;
+    let docker = docker
+        .negotiate_version()
+        .await
+        .map_err(|e| unreachable(&e))?;
     let version = docker.version().await.map_err(|e| unreachable(&e))?;
     Ok((
         docker,

@@ -67,9 +67,10 @@ impl Printer {
         };
         if self.bars {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template("{prefix:<28} [{bar:30}] {pos:>4}/{len}s {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> ");
+            let style =
+                ProgressStyle::with_template("{prefix:<28} [{bar:30}] {pos:>4}/{len}s {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> ");
             for t in trackers {
                 let bar = multi.add(ProgressBar::new(duration_s.ceil() as u64));
                 bar.set_style(style.clone());

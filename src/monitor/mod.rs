@@ -102,7 +102,25 @@ impl Tracker {
                 reason: reason.label().to_string(),
                 detail: detail.clone(),
             }),
-            Event::Done { .. } => self.done = Some(event.clone()),
+            Event::Done {
+                pages,
+                files,
+                errors,
+                elapsed_s,
+                ..
+            } => {
+                // The window's last stretch, after the last progress event, as a final
+                // sample: the samples then add up to the totals.
+                if self.samples.last().is_none_or(|s| s.elapsed_s < *elapsed_s) {
+                    self.samples.push(Sample {
+                        elapsed_s: *elapsed_s,
+                        pages: *pages,
+                        files: *files,
+                        errors: *errors,
+                    });
+                }
+                self.done = Some(event.clone());
+            }
             Event::Fatal { message } => self.fatal = Some(message.clone()),
         }
         Some(event)
@@ -197,7 +215,10 @@ mod tests {
     fn lines_are_reassembled_from_arbitrary_chunks() {
         let mut buf = LineBuffer::default();
         assert!(buf.push("{\"type\":").is_empty());
-        assert_eq!(buf.push("\"x\"}\nsecond\r\nthi"), vec!["{\"type\":\"x\"}", "second"]);
+        assert_eq!(
+            buf.push("\"x\"}\nsecond\r\nthi"),
+            vec!["{\"type\":\"x\"}", "second"]
+        );
         assert_eq!(buf.push("rd\n"), vec!["third"]);
         assert_eq!(buf.push("tail"), Vec::<String>::new());
         assert_eq!(buf.finish(), Some("tail".to_string()));

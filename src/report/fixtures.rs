@@ -86,6 +86,7 @@ pub fn run() -> RunResult {
         baseline: Some(Baseline {
             pages_per_sec: 100.0,
             source: "solo run before this one".to_string(),
+            containers: Vec::new(),
         }),
         scaling_efficiency_pct: None,
         efficiency_label: None,
