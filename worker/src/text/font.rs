@@ -200,10 +200,20 @@ impl Font {
         for (code, name) in names.iter().enumerate() {
             s.clear();
             if let Some(name) = name {
-                if !encoding::glyph_to_unicode(name, &mut s)
-                    && let Some(c) = encoding::numeric_glyph_name(name)
-                {
-                    s.push(c);
+                // The glyph list maps /a1../a191 to dingbats, right for ZapfDingbats
+                // only; elsewhere such names are private (TeX's Type3 bitmap fonts).
+                let private = base != BaseEncoding::ZapfDingbats
+                    && name.len() > 1
+                    && name[0] == b'a'
+                    && name[1..].iter().all(u8::is_ascii_digit);
+                if private || !encoding::glyph_to_unicode(name, &mut s) {
+                    if let Some(c) = encoding::numeric_glyph_name(name) {
+                        s.push(c);
+                    } else if (0x21..0x7F).contains(&code) && *name != b".notdef" {
+                        // Names private to the font (Type3 bitmap fonts from TeX use
+                        // /a65 and the like): the code is the best guess left.
+                        s.push(code as u8 as char);
+                    }
                 }
             } else if (0x20..0x7F).contains(&code) && differences.is_empty() {
                 s.push(code as u8 as char);
@@ -543,6 +553,28 @@ mod tests {
         }
         assert_eq!(s, "Hi!");
         assert!((f.width(f.next_code(b"A")) - 0.667).abs() < 1e-6);
+    }
+
+    fn text_of(dict: &[u8], codes: &[u8]) -> String {
+        use hayro_syntax::object::FromBytes;
+        let dict = Dict::from_bytes(dict).expect("test dict parses");
+        let font = Font::load(&dict);
+        let mut s = String::new();
+        for &c in codes {
+            font.push_text(font.next_code(&[c]), &mut s);
+        }
+        s
+    }
+
+    #[test]
+    fn type3_private_glyph_names_fall_back_to_the_code() {
+        // pdfpig__MOZILLA-10372-2: dvips Type3 bitmap fonts name glyphs /a65 ...
+        let t = text_of(
+            b"<< /Subtype /Type3 /FontMatrix [0.01 0 0 0.01 0 0] \
+              /Encoding << /Differences [65 /a65 /a66 97 /a97 /.notdef] >> >>",
+            b"ABab",
+        );
+        assert_eq!(t, "ABa");
     }
 
     #[test]
