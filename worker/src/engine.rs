@@ -1,12 +1,18 @@
 //! The extraction engine's one entry point: bytes of a PDF in, page texts out.
 //!
-//! PLACEHOLDER: the engine is being written (issue 3). Until it lands every file is
-//! reported as malformed, so nothing is counted.
+//! [`pdf`](crate::pdf) opens the document (xref, page tree) and decodes streams with a cap;
+//! [`text`](crate::text) interprets each page's content stream and lays the glyphs out
+//! as lines. Everything runs on the calling thread; a panic anywhere below is caught
+//! and reported as [`Reason::Panic`].
 
 use std::ops::ControlFlow;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
 
+use crate::pdf::{Document, OpenError, stream};
 use crate::protocol::Reason;
+use crate::text::interp::{FontCache, Interpreter, Stop};
+use crate::text::layout::TextBuilder;
 
 /// Limits from the config, applied while extracting one file.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +33,15 @@ pub struct ExtractError {
     pub detail: String,
 }
 
+impl ExtractError {
+    fn new(reason: Reason, detail: impl Into<String>) -> Self {
+        ExtractError {
+            reason,
+            detail: detail.into(),
+        }
+    }
+}
+
 /// What happened to one file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
@@ -43,12 +58,106 @@ pub struct Outcome {
 /// Extracts the text of each page in order and hands it to `on_page(index, text)`.
 /// `on_page` may return `ControlFlow::Break(())` to stop (the measured window closed).
 pub fn extract(
-    _data: &[u8],
-    _limits: &Limits,
-    _on_page: &mut dyn FnMut(u32, &str) -> ControlFlow<()>,
+    data: &[u8],
+    limits: &Limits,
+    on_page: &mut dyn FnMut(u32, &str) -> ControlFlow<()>,
 ) -> Result<Outcome, ExtractError> {
-    Err(ExtractError {
-        reason: Reason::Malformed,
-        detail: "engine not built yet".into(),
-    })
+    Extractor::default().extract(data, limits, on_page)
+}
+
+/// An extractor that keeps its scratch buffers (content bytes, page text) from one file
+/// to the next. [`extract`] is this with fresh buffers.
+#[derive(Default)]
+pub struct Extractor {
+    content: Vec<u8>,
+    text: TextBuilder,
+    fonts: FontCache,
+}
+
+impl Extractor {
+    /// As [`extract`].
+    pub fn extract(
+        &mut self,
+        data: &[u8],
+        limits: &Limits,
+        on_page: &mut dyn FnMut(u32, &str) -> ControlFlow<()>,
+    ) -> Result<Outcome, ExtractError> {
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            self.extract_inner(data, limits, on_page)
+        }));
+        // Whatever happened, no font of this document may serve the next one.
+        self.fonts.clear();
+        match result {
+            Ok(r) => r,
+            Err(payload) => {
+                // The buffers may be in any state after a panic: start afresh.
+                *self = Extractor::default();
+                let msg = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                Err(ExtractError::new(
+                    Reason::Panic,
+                    format!("engine panicked: {msg}"),
+                ))
+            }
+        }
+    }
+
+    fn extract_inner(
+        &mut self,
+        data: &[u8],
+        limits: &Limits,
+        on_page: &mut dyn FnMut(u32, &str) -> ControlFlow<()>,
+    ) -> Result<Outcome, ExtractError> {
+        let doc = Document::open(data).map_err(|e| {
+            let reason = match e {
+                OpenError::NotPdf => Reason::NotPdf,
+                OpenError::Encrypted(_) => Reason::Encrypted,
+                OpenError::Malformed => Reason::Malformed,
+                OpenError::NoPages => Reason::NoPages,
+            };
+            ExtractError::new(reason, e.detail())
+        })?;
+        let pages = doc.pages();
+        let page_count = u32::try_from(pages.len()).unwrap_or(u32::MAX);
+        if let Some(max) = limits.skip_if_pages_over
+            && page_count > max
+        {
+            return Err(ExtractError::new(
+                Reason::TooManyPages,
+                format!("{page_count} pages, more than the limit of {max}"),
+            ));
+        }
+        let wanted = limits.max_pages.map_or(page_count, |m| m.min(page_count));
+        let mut outcome = Outcome {
+            page_count,
+            pages_extracted: 0,
+            chars: 0,
+            complete: true,
+        };
+        let timeout = || ExtractError::new(Reason::Timeout, "the time limit per file passed");
+        for (index, page) in pages.iter().take(wanted as usize).enumerate() {
+            if limits.deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(timeout());
+            }
+            self.content.clear();
+            self.text.clear();
+            stream::page_contents(page, stream::MAX_DECODED, &mut self.content);
+            let mut interp = Interpreter::new(&mut self.fonts, &mut self.text, limits.deadline);
+            match interp.run_page(&self.content, page.resources()) {
+                Ok(()) | Err(Stop::Budget) => {}
+                Err(Stop::Timeout) => return Err(timeout()),
+            }
+            let text = self.text.finish();
+            outcome.pages_extracted += 1;
+            outcome.chars += text.chars().count() as u64;
+            if on_page(index as u32, text).is_break() {
+                outcome.complete = false;
+                break;
+            }
+        }
+        Ok(outcome)
+    }
 }

@@ -7,6 +7,8 @@
 //! - [`run`]: the measured loop: discover files, warm up, barrier, window, counters.
 
 pub mod engine;
+pub mod pdf;
 pub mod protocol;
 pub mod run;
 pub mod source;
+pub mod text;

@@ -1,0 +1,178 @@
+//! The object layer: opening a document from borrowed bytes and getting at the decoded
+//! bytes of its streams, on top of `hayro-syntax` (xref tables and streams, repair by
+//! scanning, object streams, filters, decryption with the empty user password).
+//!
+//! What this module adds: a document that borrows the caller's bytes (an mmap) instead of
+//! owning a copy, error kinds the engine maps to a [`crate::protocol::Reason`], and stream
+//! decoding with a cap on the inflated size.
+
+mod borrowed;
+pub mod stream;
+
+use std::marker::PhantomData;
+
+use hayro_syntax::page::Page;
+use hayro_syntax::{LoadPdfError, Pdf};
+
+use self::borrowed::BorrowedBytes;
+
+/// Why a document could not be opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenError {
+    /// No `%PDF-` header and nothing parseable.
+    NotPdf,
+    /// A password (other than the empty one) is needed, or the method is unsupported.
+    Encrypted(&'static str),
+    /// There is a header, but neither the xref nor a scan found a usable catalog/page tree.
+    Malformed,
+    /// The file parses but has no reachable page.
+    NoPages,
+}
+
+impl OpenError {
+    pub fn detail(self) -> &'static str {
+        match self {
+            OpenError::NotPdf => "no %PDF- header and no PDF objects found",
+            OpenError::Encrypted(d) => d,
+            OpenError::Malformed => "no readable xref, catalog or page tree (even after repair)",
+            OpenError::NoPages => "the document has no reachable page",
+        }
+    }
+}
+
+/// An open document. It borrows the bytes it was opened from, for `'a`.
+pub struct Document<'a> {
+    pdf: Pdf,
+    // `pdf` reads from the borrowed bytes: it must not outlive them (see `borrowed`).
+    _bytes: PhantomData<&'a [u8]>,
+}
+
+/// How far into the file the header may start (junk before it is tolerated, as by
+/// Acrobat; ISO 32000-1 §7.5.2 puts it first, implementation note: within 1024 bytes).
+const HEADER_WINDOW: usize = 1024;
+
+impl<'a> Document<'a> {
+    /// Opens a document. Only the xref and the page tree are read now; everything else
+    /// lazily.
+    pub fn open(data: &'a [u8]) -> Result<Self, OpenError> {
+        let has_header = find(&data[..data.len().min(HEADER_WINDOW)], b"%PDF-").is_some();
+        if !has_header && find(data, b" obj").is_none() {
+            return Err(OpenError::NotPdf);
+        }
+        // SAFETY: see `BorrowedBytes::new`: the `Pdf` built from it is owned by the
+        // returned `Document<'a>`, which cannot outlive `data`; no clone of the handle
+        // escapes `hayro-syntax`'s own structures, which `Pdf` owns.
+        let bytes = unsafe { BorrowedBytes::new(data) };
+        match Pdf::new(std::sync::Arc::new(bytes)) {
+            Ok(pdf) => {
+                if pdf.pages().is_empty() {
+                    return Err(OpenError::NoPages);
+                }
+                Ok(Document {
+                    pdf,
+                    _bytes: PhantomData,
+                })
+            }
+            Err(LoadPdfError::Decryption(e)) => Err(OpenError::Encrypted(match e {
+                hayro_syntax::DecryptionError::PasswordProtected => "a user password is needed",
+                hayro_syntax::DecryptionError::UnsupportedAlgorithm => {
+                    "unsupported encryption method"
+                }
+                hayro_syntax::DecryptionError::MissingIDEntry => {
+                    "encrypted, but the trailer has no /ID to derive the key"
+                }
+                hayro_syntax::DecryptionError::InvalidEncryption => "invalid encryption dictionary",
+            })),
+            Err(LoadPdfError::Invalid) if !has_header => Err(OpenError::NotPdf),
+            Err(LoadPdfError::Invalid) => {
+                // hayro-syntax reports a missing page tree and an unreadable file alike;
+                // tell them apart by whether any page object exists at all.
+                if has_page_object(data) {
+                    Err(OpenError::Malformed)
+                } else {
+                    Err(OpenError::NoPages)
+                }
+            }
+        }
+    }
+
+    /// The pages, in document order (page tree order, or file order after repair).
+    pub fn pages(&self) -> &[Page<'_>] {
+        self.pdf.pages()
+    }
+}
+
+/// Whether `/Type /Page` (not `/Pages`) occurs anywhere, as a cheap test made only
+/// after a failure. Inside compressed object streams it is missed; such files are then
+/// reported as having no pages, which is what a reader sees too.
+fn has_page_object(data: &[u8]) -> bool {
+    let mut rest = data;
+    while let Some(i) = find(rest, b"/Page") {
+        let after = &rest[i + 5..];
+        if after.first().is_none_or(|b| !b.is_ascii_alphanumeric()) {
+            return true;
+        }
+        rest = after;
+    }
+    false
+}
+
+/// First occurrence of `needle` in `hay`.
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    let first = needle[0];
+    let mut i = 0;
+    while i + needle.len() <= hay.len() {
+        let pos = hay[i..=hay.len() - needle.len()]
+            .iter()
+            .position(|&b| b == first)?;
+        let at = i + pos;
+        if &hay[at..at + needle.len()] == needle {
+            return Some(at);
+        }
+        i = at + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_locates_needles() {
+        assert_eq!(find(b"abc%PDF-1.4", b"%PDF-"), Some(3));
+        assert_eq!(find(b"%PD", b"%PDF-"), None);
+        assert_eq!(find(b"", b"x"), None);
+        assert_eq!(find(b"aab", b"ab"), Some(1));
+    }
+
+    #[test]
+    fn garbage_is_not_a_pdf() {
+        assert_eq!(
+            Document::open(b"hello world").err(),
+            Some(OpenError::NotPdf)
+        );
+        assert_eq!(Document::open(b"").err(), Some(OpenError::NotPdf));
+    }
+
+    #[test]
+    fn header_without_body_is_malformed_or_pageless() {
+        let e = Document::open(b"%PDF-1.4\n%%EOF\n").err();
+        assert!(matches!(e, Some(OpenError::NoPages)), "{e:?}");
+        let e = Document::open(b"%PDF-1.4\n1 0 obj << /Type /Page >> endobj\n%%EOF").err();
+        assert!(
+            matches!(e, Some(OpenError::Malformed | OpenError::NoPages)),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn page_object_test_ignores_pages_nodes() {
+        assert!(!has_page_object(b"<< /Type /Pages >>"));
+        assert!(has_page_object(b"<< /Type /Page >>"));
+        assert!(has_page_object(b"<</Type/Page/Parent 2 0 R>>"));
+    }
+}

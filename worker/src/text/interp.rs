@@ -1,0 +1,626 @@
+//! The content-stream interpreter (ISO 32000-1 §8.2, §9.3-§9.4): follows the graphics
+//! and text state just far enough to place every shown glyph, and hands the glyphs to
+//! the [`TextBuilder`]. Paths, colours and images are skipped.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Instant;
+
+use hayro_syntax::content::UntypedIter;
+use hayro_syntax::object::{Dict, Name, Object, ObjectIdentifier, Stream};
+use hayro_syntax::page::Resources;
+
+use super::encoding;
+use super::font::{Code, Font};
+use super::layout::{GlyphPos, TextBuilder};
+use crate::pdf::stream;
+
+/// Form XObjects nest at most this deep (§8.10; real files rarely pass 3).
+const MAX_FORM_DEPTH: usize = 12;
+/// At most this many Form XObjects are run per page, so that a form drawn many times by
+/// forms drawn many times cannot blow up.
+const MAX_FORMS_PER_PAGE: u32 = 20_000;
+/// At most this many operators are run per page; past it the page text is cut there.
+const MAX_OPS_PER_PAGE: u64 = 50_000_000;
+/// q without Q nests at most this deep; deeper saves are counted, not stored.
+const MAX_SAVE_DEPTH: usize = 256;
+/// The deadline is read every this many operators.
+const DEADLINE_EVERY: u64 = 1024;
+
+/// Why interpreting stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// The deadline passed.
+    Timeout,
+    /// The page used up its operator or form budget: the text so far is kept.
+    Budget,
+}
+
+/// An affine matrix [a b c d e f] (§8.3.3), row-vector convention: p' = p × M.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Matrix {
+    pub a: f64,
+    pub b: f64,
+    pub c: f64,
+    pub d: f64,
+    pub e: f64,
+    pub f: f64,
+}
+
+impl Matrix {
+    pub const IDENTITY: Matrix = Matrix {
+        a: 1.0,
+        b: 0.0,
+        c: 0.0,
+        d: 1.0,
+        e: 0.0,
+        f: 0.0,
+    };
+
+    fn from(v: [f64; 6]) -> Matrix {
+        Matrix {
+            a: v[0],
+            b: v[1],
+            c: v[2],
+            d: v[3],
+            e: v[4],
+            f: v[5],
+        }
+    }
+
+    /// self × other: apply `self` first, then `other`.
+    fn then(&self, o: &Matrix) -> Matrix {
+        Matrix {
+            a: self.a * o.a + self.b * o.c,
+            b: self.a * o.b + self.b * o.d,
+            c: self.c * o.a + self.d * o.c,
+            d: self.c * o.b + self.d * o.d,
+            e: self.e * o.a + self.f * o.c + o.e,
+            f: self.e * o.b + self.f * o.d + o.f,
+        }
+    }
+
+    fn apply(&self, x: f64, y: f64) -> (f64, f64) {
+        (
+            x * self.a + y * self.c + self.e,
+            x * self.b + y * self.d + self.f,
+        )
+    }
+
+    /// Translation by (tx, ty) in this matrix's input space: T(tx, ty) × self.
+    fn pre_translate(&mut self, tx: f64, ty: f64) {
+        self.e += tx * self.a + ty * self.c;
+        self.f += tx * self.b + ty * self.d;
+    }
+
+    fn is_finite(&self) -> bool {
+        [self.a, self.b, self.c, self.d, self.e, self.f]
+            .iter()
+            .all(|v| v.is_finite())
+    }
+}
+
+/// The graphics state parts that matter for text (§8.4.1, text state §9.3.1).
+#[derive(Debug, Clone)]
+struct GState {
+    ctm: Matrix,
+    font: Option<Rc<Font>>,
+    font_size: f64,
+    char_spacing: f64,
+    word_spacing: f64,
+    h_scale: f64,
+    leading: f64,
+    rise: f64,
+}
+
+impl GState {
+    fn new(ctm: Matrix) -> GState {
+        GState {
+            ctm,
+            font: None,
+            font_size: 0.0,
+            char_spacing: 0.0,
+            word_spacing: 0.0,
+            h_scale: 1.0,
+            leading: 0.0,
+            rise: 0.0,
+        }
+    }
+}
+
+/// Fonts parsed so far in one document, by the identity of their dictionary bytes.
+pub struct FontCache {
+    map: HashMap<(usize, usize), Rc<Font>>,
+    fallback: Rc<Font>,
+}
+
+impl Default for FontCache {
+    fn default() -> Self {
+        FontCache {
+            map: HashMap::new(),
+            fallback: Rc::new(Font::fallback()),
+        }
+    }
+}
+
+impl FontCache {
+    pub fn clear(&mut self) {
+        self.map.clear();
+    }
+
+    fn get(&mut self, dict: &Dict<'_>) -> Rc<Font> {
+        // The dictionary's bytes live as long as the document (in the file or in a
+        // decoded object stream hayro-syntax keeps), so their address identifies it.
+        let data = dict.data();
+        let key = (data.as_ptr() as usize, data.len());
+        self.map
+            .entry(key)
+            .or_insert_with(|| Rc::new(Font::load(dict)))
+            .clone()
+    }
+}
+
+/// One marked-content sequence (§14.6) and its /ActualText, if any (§14.9.4).
+struct Marked {
+    actual_text: Option<String>,
+    emitted: bool,
+}
+
+/// Interprets the content streams of one page.
+pub struct Interpreter<'c> {
+    fonts: &'c mut FontCache,
+    out: &'c mut TextBuilder,
+    deadline: Option<Instant>,
+    ops: u64,
+    forms: u32,
+    form_stack: Vec<ObjectIdentifier>,
+    glyph_text: String,
+}
+
+impl<'c> Interpreter<'c> {
+    pub fn new(
+        fonts: &'c mut FontCache,
+        out: &'c mut TextBuilder,
+        deadline: Option<Instant>,
+    ) -> Self {
+        Interpreter {
+            fonts,
+            out,
+            deadline,
+            ops: 0,
+            forms: 0,
+            form_stack: Vec::new(),
+            glyph_text: String::new(),
+        }
+    }
+
+    /// Runs a page's content stream with its resources.
+    pub fn run_page(&mut self, content: &[u8], resources: &Resources<'_>) -> Result<(), Stop> {
+        self.run(content, resources, GState::new(Matrix::IDENTITY), 0)
+    }
+
+    fn run(
+        &mut self,
+        content: &[u8],
+        res: &Resources<'_>,
+        initial: GState,
+        depth: usize,
+    ) -> Result<(), Stop> {
+        let mut gs = initial;
+        let mut saved: Vec<GState> = Vec::new();
+        let mut unsaved_depth = 0usize;
+        let mut tm = Matrix::IDENTITY;
+        let mut tlm = Matrix::IDENTITY;
+        let mut marked: Vec<Marked> = Vec::new();
+        let mut local_fonts: Vec<(Vec<u8>, Rc<Font>)> = Vec::new();
+
+        let mut iter = UntypedIter::new(content);
+        while let Some(instr) = iter.next() {
+            self.ops += 1;
+            if self.ops % DEADLINE_EVERY == 0
+                && let Some(d) = self.deadline
+                && Instant::now() >= d
+            {
+                return Err(Stop::Timeout);
+            }
+            if self.ops > MAX_OPS_PER_PAGE {
+                return Err(Stop::Budget);
+            }
+            let op: &[u8] = instr.operator;
+            // The last (up to) six numeric operands, in order.
+            let mut nums = [0f64; 6];
+            let mut n = 0usize;
+            for o in instr.operands() {
+                if let Object::Number(x) = o {
+                    if n == 6 {
+                        nums.copy_within(1.., 0);
+                        n = 5;
+                    }
+                    nums[n] = x.as_f64();
+                    n += 1;
+                }
+            }
+            let num = |i: usize, of: usize| -> Option<f64> {
+                if n >= of {
+                    Some(nums[n - of + i]).filter(|v| v.is_finite())
+                } else {
+                    None
+                }
+            };
+            match op {
+                b"BT" => {
+                    tm = Matrix::IDENTITY;
+                    tlm = Matrix::IDENTITY;
+                }
+                b"ET" => {}
+                b"q" => {
+                    if saved.len() < MAX_SAVE_DEPTH {
+                        saved.push(gs.clone());
+                    } else {
+                        unsaved_depth += 1;
+                    }
+                }
+                b"Q" => {
+                    if unsaved_depth > 0 {
+                        unsaved_depth -= 1;
+                    } else if let Some(s) = saved.pop() {
+                        gs = s;
+                    }
+                }
+                // `nums` holds exactly the last six numbers once n == 6.
+                b"cm" if n == 6 => {
+                    let ctm = Matrix::from(nums).then(&gs.ctm);
+                    if ctm.is_finite() {
+                        gs.ctm = ctm;
+                    }
+                }
+                b"Tf" => {
+                    if let Some(size) = num(0, 1) {
+                        gs.font_size = size;
+                    }
+                    let name = instr.operands().find_map(|o| match o {
+                        Object::Name(n) => Some(n.as_ref().to_vec()),
+                        _ => None,
+                    });
+                    if let Some(name) = name {
+                        gs.font = Some(self.font(res, &name, &mut local_fonts));
+                    }
+                }
+                b"Tc" => {
+                    if let Some(v) = num(0, 1) {
+                        gs.char_spacing = v;
+                    }
+                }
+                b"Tw" => {
+                    if let Some(v) = num(0, 1) {
+                        gs.word_spacing = v;
+                    }
+                }
+                b"Tz" => {
+                    if let Some(v) = num(0, 1) {
+                        gs.h_scale = v / 100.0;
+                    }
+                }
+                b"TL" => {
+                    if let Some(v) = num(0, 1) {
+                        gs.leading = v;
+                    }
+                }
+                b"Ts" => {
+                    if let Some(v) = num(0, 1) {
+                        gs.rise = v;
+                    }
+                }
+                b"Td" | b"TD" => {
+                    if let (Some(tx), Some(ty)) = (num(0, 2), num(1, 2)) {
+                        if op == b"TD" {
+                            gs.leading = -ty;
+                        }
+                        tlm.pre_translate(tx, ty);
+                        tm = tlm;
+                    }
+                }
+                b"Tm" if n == 6 => {
+                    let m = Matrix::from(nums);
+                    if m.is_finite() {
+                        tlm = m;
+                        tm = m;
+                    }
+                }
+                b"T*" => {
+                    tlm.pre_translate(0.0, -gs.leading);
+                    tm = tlm;
+                }
+                b"Tj" | b"'" | b"\"" => {
+                    if op == b"\"" {
+                        if let (Some(aw), Some(ac)) = (num(0, 2), num(1, 2)) {
+                            gs.word_spacing = aw;
+                            gs.char_spacing = ac;
+                        }
+                    }
+                    if op != b"Tj" {
+                        tlm.pre_translate(0.0, -gs.leading);
+                        tm = tlm;
+                    }
+                    let s = instr.operands().find_map(|o| match o {
+                        Object::String(s) => Some(s),
+                        _ => None,
+                    });
+                    if let Some(s) = s {
+                        self.show(s.as_bytes(), &gs, &mut tm, &mut marked);
+                    }
+                }
+                b"TJ" => {
+                    let arr = instr.operands().find_map(|o| match o {
+                        Object::Array(a) => Some(a),
+                        _ => None,
+                    });
+                    if let Some(arr) = arr {
+                        for item in arr.raw_iter() {
+                            match item {
+                                hayro_syntax::object::MaybeRef::NotRef(Object::String(s)) => {
+                                    self.show(s.as_bytes(), &gs, &mut tm, &mut marked);
+                                }
+                                hayro_syntax::object::MaybeRef::NotRef(Object::Number(x)) => {
+                                    let adj = -x.as_f64() / 1000.0 * gs.font_size;
+                                    if adj.is_finite() {
+                                        if gs.font.as_ref().is_some_and(|f| f.is_vertical()) {
+                                            tm.pre_translate(0.0, adj);
+                                        } else {
+                                            tm.pre_translate(adj * gs.h_scale, 0.0);
+                                        }
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+                b"BMC" => marked.push(Marked {
+                    actual_text: None,
+                    emitted: false,
+                }),
+                b"BDC" => {
+                    let actual_text = instr.operands().find_map(|o| match o {
+                        Object::Dict(d) => actual_text(d),
+                        Object::Name(n) => res
+                            .properties
+                            .get::<Dict<'_>>(n.as_ref())
+                            .and_then(|d| actual_text(&d)),
+                        _ => None,
+                    });
+                    if marked.len() < 1024 {
+                        marked.push(Marked {
+                            actual_text,
+                            emitted: false,
+                        });
+                    }
+                }
+                b"EMC" => {
+                    marked.pop();
+                }
+                b"Do" => {
+                    let name = instr.operands().find_map(|o| match o {
+                        Object::Name(n) => Some(n.as_ref().to_vec()),
+                        _ => None,
+                    });
+                    if let Some(name) = name {
+                        self.form(res, &name, &gs, depth)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn font(
+        &mut self,
+        res: &Resources<'_>,
+        name: &[u8],
+        local: &mut Vec<(Vec<u8>, Rc<Font>)>,
+    ) -> Rc<Font> {
+        if let Some((_, f)) = local.iter().find(|(n, _)| n == name) {
+            return f.clone();
+        }
+        let font = match res.fonts.get::<Dict<'_>>(name) {
+            Some(d) => self.fonts.get(&d),
+            None => self.fonts.fallback.clone(),
+        };
+        if local.len() < 64 {
+            local.push((name.to_vec(), font.clone()));
+        }
+        font
+    }
+
+    /// Runs a Form XObject (§8.10): its own matrix and resources, in a saved state.
+    fn form(
+        &mut self,
+        res: &Resources<'_>,
+        name: &[u8],
+        gs: &GState,
+        depth: usize,
+    ) -> Result<(), Stop> {
+        if depth >= MAX_FORM_DEPTH {
+            return Ok(());
+        }
+        let Some(stream) = res.x_objects.get::<Stream<'_>>(name) else {
+            return Ok(());
+        };
+        let dict = stream.dict();
+        if dict
+            .get::<Name<'_>>(b"Subtype")
+            .is_none_or(|s| s.as_ref() != b"Form")
+        {
+            return Ok(());
+        }
+        let id = stream.obj_id();
+        if self.form_stack.contains(&id) {
+            return Ok(());
+        }
+        self.forms += 1;
+        if self.forms > MAX_FORMS_PER_PAGE {
+            return Err(Stop::Budget);
+        }
+        let Some(content) = stream::decode(&stream, stream::MAX_DECODED) else {
+            return Ok(());
+        };
+        let mut inner = gs.clone();
+        if let Some(m) = dict.get::<[f64; 6]>(b"Matrix") {
+            let m = Matrix::from(m).then(&gs.ctm);
+            if m.is_finite() {
+                inner.ctm = m;
+            }
+        }
+        let own;
+        let form_res = match dict.get::<Dict<'_>>(b"Resources") {
+            Some(d) => {
+                own = Resources::new(d);
+                &own
+            }
+            None => res,
+        };
+        self.form_stack.push(id);
+        let r = self.run(&content, form_res, inner, depth + 1);
+        self.form_stack.pop();
+        r
+    }
+
+    /// Shows a string (§9.4.3): places each glyph and advances the text matrix.
+    fn show(&mut self, bytes: &[u8], gs: &GState, tm: &mut Matrix, marked: &mut [Marked]) {
+        let font = gs
+            .font
+            .clone()
+            .unwrap_or_else(|| self.fonts.fallback.clone());
+        let fs = gs.font_size;
+        let th = gs.h_scale;
+        let vertical = font.is_vertical();
+        let m = tm.then(&gs.ctm);
+        let size = fs.abs() * font.size_scale as f64 * m.c.hypot(m.d);
+        let dir = if vertical { (-m.c, -m.d) } else { (m.a, m.b) };
+        let len = dir.0.hypot(dir.1);
+        let dir = if len > 0.0 && len.is_finite() {
+            (dir.0 / len, dir.1 / len)
+        } else {
+            (1.0, 0.0)
+        };
+        // The active /ActualText replaces the glyphs' own text (§14.9.4).
+        let actual = marked.iter_mut().rev().find(|m| m.actual_text.is_some());
+        let mut actual = actual;
+
+        let mut pos = 0usize;
+        let mut adv = 0.0f64; // along x (or y for vertical), in text space
+        while pos < bytes.len() {
+            let code: Code = font.next_code(&bytes[pos..]);
+            pos += (code.len as usize).max(1);
+            let w = font.width(code) as f64;
+            let is_space = code.len == 1 && code.code == 32;
+            let spacing = gs.char_spacing + if is_space { gs.word_spacing } else { 0.0 };
+            let (origin, end, step) = if vertical {
+                let glyph = -fs; // default vertical advance: one em downwards (§9.7.4.3)
+                (
+                    m.apply(0.0, adv),
+                    m.apply(0.0, adv + glyph),
+                    glyph - spacing,
+                )
+            } else {
+                let glyph = w * fs * th;
+                (
+                    m.apply(adv, gs.rise),
+                    m.apply(adv + glyph, gs.rise),
+                    (w * fs + spacing) * th,
+                )
+            };
+            let g = GlyphPos {
+                origin,
+                end,
+                dir,
+                size,
+            };
+            match actual.as_deref_mut() {
+                Some(Marked {
+                    actual_text: Some(t),
+                    emitted,
+                }) => {
+                    if *emitted {
+                        self.out.push("", &g);
+                    } else {
+                        *emitted = true;
+                        self.out.push(t, &g);
+                    }
+                }
+                _ => {
+                    self.glyph_text.clear();
+                    font.push_text(code, &mut self.glyph_text);
+                    self.out.push(&self.glyph_text, &g);
+                }
+            }
+            if step.is_finite() {
+                adv += step;
+            }
+        }
+        if vertical {
+            tm.pre_translate(0.0, adv);
+        } else {
+            tm.pre_translate(adv, 0.0);
+        }
+    }
+}
+
+fn actual_text(d: &Dict<'_>) -> Option<String> {
+    let s = d.get::<hayro_syntax::object::String<'_>>(b"ActualText")?;
+    Some(encoding::text_string(s.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(content: &[u8]) -> String {
+        let mut fonts = FontCache::default();
+        let mut out = TextBuilder::default();
+        let res = Resources::new(Dict::empty());
+        Interpreter::new(&mut fonts, &mut out, None)
+            .run_page(content, &res)
+            .unwrap();
+        out.finish().to_string()
+    }
+
+    #[test]
+    fn shows_text_with_moves_and_kerning() {
+        // No font resource: the fallback (Helvetica metrics) is used.
+        let t = run(b"BT /F1 12 Tf 72 700 Td (Hello ) Tj [(W) 80 (orld)] TJ 0 -14 Td (Next) Tj ET");
+        assert_eq!(t, "Hello World\nNext");
+    }
+
+    #[test]
+    fn big_tj_gap_is_a_space() {
+        let t = run(b"BT /F1 10 Tf [(one)-300(two)] TJ ET");
+        assert_eq!(t, "one two");
+    }
+
+    #[test]
+    fn quote_operators_move_to_the_next_line() {
+        let t = run(b"BT /F 10 Tf 12 TL 0 700 Td (a) Tj (b) ' 1 2 (c) \" ET");
+        assert_eq!(t, "a\nb\nc");
+    }
+
+    #[test]
+    fn actual_text_replaces_glyphs() {
+        let t = run(b"BT /F 10 Tf /Span << /ActualText (fi) >> BDC (XY) Tj EMC (x) Tj ET");
+        assert_eq!(t, "fix");
+    }
+
+    #[test]
+    fn garbage_content_does_not_panic() {
+        for c in [
+            &b"BT ET Q Q Q cm Tm Td TJ Tj ' \" Tf Do EMC"[..],
+            b"BT 1e400 0 0 1e400 0 0 Tm (x) Tj ET",
+            b"[ [ [ ( (",
+            b"q q q 1 0 0 1 0 0 cm Q",
+            b"BT /F 0 Tf 0 Tz (abc) Tj [(a) 1e308 (b)] TJ ET",
+        ] {
+            let _ = run(c);
+        }
+    }
+}

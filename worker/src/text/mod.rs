@@ -1,0 +1,11 @@
+//! From content streams to text: the interpreter ([`interp`]), fonts ([`font`]), CMaps
+//! ([`cmap`]), encodings and glyph names ([`encoding`]), and the line/space heuristics
+//! ([`layout`]).
+
+pub mod cmap;
+pub mod encoding;
+pub mod font;
+pub mod interp;
+pub mod layout;
+#[rustfmt::skip]
+mod tables;
