@@ -115,8 +115,14 @@ fn extract(file: &std::path::Path) -> Result<u8> {
     };
     let limits = worker::engine::Limits::default();
     let outcome = worker::engine::extract(&bytes, &limits, &mut on_page);
-    out.flush()?;
+    if let Err(e) = out.flush() {
+        write_error.get_or_insert(e);
+    }
     if let Some(e) = write_error {
+        // The reader went away (e.g. `| head`): not an error, as with other Unix tools.
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Ok(exit::OK);
+        }
         return Err(e).context("writing to stdout");
     }
     match outcome {

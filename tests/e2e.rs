@@ -287,15 +287,20 @@ fn a_container_killed_mid_run_is_reported_and_the_others_are_saved() {
 fn interrupt_during_the_window_saves_what_was_measured() {
     let _lock = docker_lock();
     let out_dir = tempfile::tempdir().unwrap();
-    let args = quick(&[
+    let args = [
         "--containers",
+        "1",
+        "--duration",
+        "30",
+        "--warmup-time",
+        "1",
+        "--countdown",
         "1",
         "--data-dir",
         corpus().to_str().unwrap(),
-    ]);
+    ];
     let child = Command::new(BIN)
-        .args(&args)
-        .args(["--duration", "30"])
+        .args(args)
         .arg("--output-dir")
         .arg(out_dir.path())
         .arg("--plain")
