@@ -217,7 +217,7 @@ impl<'c> Interpreter<'c> {
         let mut iter = UntypedIter::new(content);
         while let Some(instr) = iter.next() {
             self.ops += 1;
-            if self.ops % DEADLINE_EVERY == 0
+            if self.ops.is_multiple_of(DEADLINE_EVERY)
                 && let Some(d) = self.deadline
                 && Instant::now() >= d
             {
@@ -332,11 +332,11 @@ impl<'c> Interpreter<'c> {
                     tm = tlm;
                 }
                 b"Tj" | b"'" | b"\"" => {
-                    if op == b"\"" {
-                        if let (Some(aw), Some(ac)) = (num(0, 2), num(1, 2)) {
-                            gs.word_spacing = aw;
-                            gs.char_spacing = ac;
-                        }
+                    if op == b"\""
+                        && let (Some(aw), Some(ac)) = (num(0, 2), num(1, 2))
+                    {
+                        gs.word_spacing = aw;
+                        gs.char_spacing = ac;
                     }
                     if op != b"Tj" {
                         tlm.pre_translate(0.0, -gs.leading);
