@@ -109,18 +109,15 @@ pub async fn run(session: &mut Session, plan: &Plan) -> Result<u8> {
         "main",
     )
     .await?;
-    if plan.containers == 1 {
-        if let Some(c) = step
-            .containers
-            .first()
-            .filter(|_| step.status == RunStatus::Ok)
-        {
-            baseline = Some(Baseline {
-                pages_per_sec: c.pages_per_sec,
-                source: "this run (1 container)".into(),
-                containers: Vec::new(),
-            });
-        }
+    if plan.containers == 1
+        && step.status == RunStatus::Ok
+        && let Some(c) = step.containers.first()
+    {
+        baseline = Some(Baseline {
+            pages_per_sec: c.pages_per_sec,
+            source: "this run (1 container)".into(),
+            containers: Vec::new(),
+        });
     }
     let result = assemble(session, plan, &image, step, baseline, problems);
     save_and_report(session, plan, result)
