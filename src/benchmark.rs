@@ -328,10 +328,13 @@ async fn drive(
             .filter(|t| !t.exited && !t.ready_at(barrier))
             .collect();
         if alive == 0 {
-            bail!(
+            // Each container's own status (OOM-killed, exit code, last word) is added
+            // when the step is summed up.
+            problems.push(format!(
                 "every container stopped during warm-up: {}",
                 describe_stops(trackers)
-            );
+            ));
+            return Ok((RunStatus::ContainerFailed, problems));
         }
         if waiting.is_empty() {
             break;

@@ -548,3 +548,123 @@ fn write_fake_baseline(path: &Path) {
     });
     std::fs::write(path, serde_json::to_string_pretty(&json).unwrap()).unwrap();
 }
+
+/// A one-page PDF whose content stream inflates to `mb` MiB of spaces: small on disk,
+/// large in memory once extracted.
+fn write_inflating_pdf(path: &Path, mb: usize) {
+    let mut content = b"BT /F1 12 Tf 72 720 Td (Hello) Tj ET\n".to_vec();
+    content.resize(content.len() + mb * 1024 * 1024, b' ');
+    let packed = miniz_oxide::deflate::compress_to_vec_zlib(&content, 9);
+    let mut stream = format!(
+        "<< /Length {} /Filter /FlateDecode >>\nstream\n",
+        packed.len()
+    )
+    .into_bytes();
+    stream.extend_from_slice(&packed);
+    stream.extend_from_slice(b"\nendstream");
+    let objects: Vec<Vec<u8>> = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_vec(),
+        stream,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
+    ];
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        pdf.extend_from_slice(object);
+        pdf.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for offset in offsets {
+        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    std::fs::write(path, pdf).unwrap();
+}
+
+#[test]
+fn a_container_over_its_memory_limit_is_reported_as_oom_killed() {
+    let _lock = docker_lock();
+    let out_dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    // 56 MiB of inflated content (under the engine's per-stream cap, so it is really
+    // inflated) against a 32 MiB limit.
+    write_inflating_pdf(&data.path().join("inflates.pdf"), 56);
+    let out = run_quick(
+        &[
+            "--containers",
+            "1",
+            "--memory",
+            "32m",
+            "--data-dir",
+            data.path().to_str().unwrap(),
+        ],
+        out_dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let json = results_json(out_dir.path());
+    assert_eq!(json["status"], "container_failed");
+    assert_eq!(json["containers"][0]["status"], "oom_killed", "{json}");
+    assert!(json["problems"].to_string().contains("oom_killed"));
+    assert_nothing_left(json["run_id"].as_str().unwrap());
+}
+
+#[test]
+fn test_config_points_at_the_sample_corpus_and_runs() {
+    let _lock = docker_lock();
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .arg("--test-config")
+        .arg("--output-dir")
+        .arg(out_dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let config = out_dir.path().join("test_config.yaml");
+    let yaml = std::fs::read_to_string(&config).unwrap();
+    assert!(yaml.contains("sample_corpus"), "{yaml}");
+    let pdfs = std::fs::read_dir(out_dir.path().join("sample_corpus"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "pdf")
+        })
+        .count();
+    assert!(pdfs >= 5, "{pdfs} sample PDFs");
+
+    let out = Command::new(BIN)
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "--duration",
+            "1",
+            "--warmup-time",
+            "0",
+            "--countdown",
+            "0",
+            "--plain",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let json = results_json(out_dir.path());
+    assert!(
+        json["containers"][0]["pages"].as_u64().unwrap() > 0,
+        "{json}"
+    );
+}
