@@ -99,6 +99,11 @@ fn labelled(label: &str, value: String) -> String {
 
 fn skew(result: &RunResult) -> String {
     match result.start_skew_ms {
+        // Workers sleep until one shared instant, so the skew is often microseconds.
+        Some(ms) if ms < 1.0 => format!(
+            "{:.1} µs between the first and last window start",
+            ms * 1000.0
+        ),
         Some(ms) => format!("{ms:.2} ms between the first and last window start"),
         None => "n/a (no container reported its window start)".to_string(),
     }
@@ -181,7 +186,7 @@ bench-1      1      94.00     28    282       1  oom_killed
 
 Total throughput:      190.00 pages/sec
 Average per container: 95.00 pages/sec
-Start skew:            0.00 ms between the first and last window start
+Start skew:            0.0 µs between the first and last window start
 Scaling efficiency:    n/a (no single-container baseline; run with 1 container first)
 Variation:             n/a (no per-second samples)
 Run status:            container_failed
