@@ -15,17 +15,20 @@ use bollard::Docker;
 use chrono::Utc;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
+use tokio::process::Child;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until};
 use worker::protocol::Event;
+use worker::run::WorkerArgs;
 
 use crate::barrier::{Barrier, container_user};
-use crate::config::Plan;
+use crate::config::{Plan, Runtime};
 use crate::docker::container::{self, ContainerSpec, ExitInfo};
 use crate::docker::{EngineInfo, image};
 use crate::error::exit;
 use crate::monitor::display::Printer;
 use crate::monitor::{LineBuffer, Tracker};
+use crate::process;
 use crate::report::analysis;
 use crate::report::export::{csv, json, table};
 use crate::report::model::{Baseline, ContainerResult, RunResult, RunStatus, Settings, Totals};
@@ -39,11 +42,35 @@ const SOLO_MAX_S: f64 = 10.0;
 
 /// Shared by every step of a run.
 pub struct Session {
-    pub docker: Docker,
+    /// None with `--runtime process`.
+    pub docker: Option<Docker>,
     pub engine: EngineInfo,
     pub printer: Printer,
     /// Becomes true on Ctrl-C or SIGTERM.
     pub cancel: watch::Receiver<bool>,
+}
+
+impl Session {
+    /// What a worker is called in messages: a container, or a local process.
+    fn noun(&self) -> &'static str {
+        if self.docker.is_some() {
+            "Container"
+        } else {
+            "Process"
+        }
+    }
+
+    fn docker(&self) -> Result<&Docker> {
+        self.docker
+            .as_ref()
+            .context("the Docker runtime was chosen but no Docker connection was made")
+    }
+}
+
+/// The uid:gid of this process (the process runtime's workers run as us).
+fn own_user() -> (u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map_or((0, 0), |m| (m.uid(), m.gid()))
 }
 
 /// What one step measured.
@@ -57,8 +84,20 @@ struct Step {
 /// Runs the whole benchmark and returns the exit code.
 pub async fn run(session: &mut Session, plan: &Plan) -> Result<u8> {
     let phases = 4;
-    session.printer.phase(1, phases, "Build");
-    let image = build_image(session).await?;
+    let image = match plan.runtime {
+        Runtime::Docker => {
+            session.printer.phase(1, phases, "Build");
+            build_image(session).await?
+        }
+        Runtime::Process => {
+            session.printer.phase(
+                1,
+                phases,
+                "Build: no image needed (--runtime process runs the workers as local processes)",
+            );
+            "(process runtime)".to_string()
+        }
+    };
 
     let mut problems = Vec::new();
     let mut baseline = None;
@@ -124,7 +163,7 @@ pub async fn run(session: &mut Session, plan: &Plan) -> Result<u8> {
 }
 
 async fn build_image(session: &mut Session) -> Result<String> {
-    let docker = session.docker.clone();
+    let docker = session.docker()?.clone();
     let printer = &session.printer;
     let mut on_step = |line: &str| printer.line(&format!("  {line}"));
     let mut cancel = session.cancel.clone();
@@ -169,25 +208,34 @@ async fn run_step(
     label: &str,
 ) -> Result<Step> {
     let run_id = new_run_id();
-    let user = container_user();
+    let user = match plan.runtime {
+        Runtime::Docker => container_user(),
+        Runtime::Process => own_user(),
+    };
     let barrier = Barrier::create(&run_id, user)?;
     let mut trackers: Vec<Tracker> = Vec::new();
     let (tx, rx) = mpsc::unbounded_channel();
 
-    // Create and start every container; the step's cleanup runs whatever happens next.
-    let started = start_containers(
-        session,
+    // Start every worker; the step's cleanup runs whatever happens next.
+    let mut fleet = match plan.runtime {
+        Runtime::Docker => Fleet::Docker {
+            docker: session.docker()?.clone(),
+            run_id: run_id.clone(),
+        },
+        Runtime::Process => Fleet::Process {
+            children: Vec::new(),
+        },
+    };
+    let job = Job {
         plan,
         image,
         n,
         duration_s,
-        &run_id,
-        &barrier,
+        run_id: &run_id,
+        barrier: &barrier,
         user,
-        &tx,
-        &mut trackers,
-    )
-    .await;
+    };
+    let started = fleet.start(&job, &tx, &mut trackers).await;
     drop(tx);
     let outcome = match started {
         Ok(()) => {
@@ -207,15 +255,23 @@ async fn run_step(
 
     // Exit states, then cleanup, then the figures.
     let mut exits = HashMap::new();
-    for t in &trackers {
-        if let Ok(info) = container::inspect_exit(&session.docker, &t.name).await {
+    for (i, t) in trackers.iter().enumerate() {
+        if let Some(info) = fleet.exit_info(i, &t.name).await {
             exits.insert(t.name.clone(), info);
         }
     }
     if let Err(e) = write_logs(&plan.output_dir, &trackers) {
         session.printer.line(&format!("warning: {e:#}"));
     }
-    let cleanup_result = cleanup_step(session, plan, &run_id, &trackers).await;
+    let cleanup_result = if plan.cleanup || plan.runtime == Runtime::Process {
+        fleet.cleanup().await
+    } else {
+        session.printer.line(&format!(
+            "  Kept {} container(s) (--no-cleanup); remove them with `distributed-benchmark cleanup`",
+            trackers.len()
+        ));
+        Ok(())
+    };
     let barrier_result = barrier.remove();
 
     let (status, mut problems) = outcome?;
@@ -242,59 +298,139 @@ async fn run_step(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn start_containers(
-    session: &Session,
-    plan: &Plan,
-    image: &str,
+/// What every worker of a step shares.
+struct Job<'a> {
+    plan: &'a Plan,
+    image: &'a str,
     n: usize,
     duration_s: f64,
-    run_id: &str,
-    barrier: &Barrier,
+    run_id: &'a str,
+    barrier: &'a Barrier,
     user: (u32, u32),
-    tx: &mpsc::UnboundedSender<(usize, Msg)>,
-    trackers: &mut Vec<Tracker>,
-) -> Result<()> {
-    let mut worker = plan.worker.clone();
-    worker.duration = duration_s;
-    // Workers give up waiting for the go file a little after the orchestrator would.
-    worker.go_timeout = plan.warmup_s + plan.ready_timeout_s + plan.countdown_s as f64 + 60.0;
-    for i in 0..n {
-        let index = i as u32 + 1;
-        let spec = ContainerSpec {
-            name: format!("distributed-benchmark-{index}"),
-            index,
-            cpu: plan.cpus[i],
-            image: image.to_string(),
-            run_id: run_id.to_string(),
-            barrier_host: barrier.dir().to_path_buf(),
-            inputs: plan.inputs.clone(),
-            worker: worker.clone(),
-            memory_bytes: plan.memory_bytes,
-            nano_cpus: plan.nano_cpus,
-            user: format!("{}:{}", user.0, user.1),
-        };
-        let name = container::create(&session.docker, &spec).await?;
-        trackers.push(Tracker::new(name, index, spec.cpu));
+}
+
+impl Job<'_> {
+    /// The worker settings for this step, with host paths.
+    fn worker_args(&self) -> WorkerArgs {
+        let mut worker = self.plan.worker.clone();
+        worker.duration = self.duration_s;
+        // Workers give up waiting for the go file a little after the orchestrator would.
+        worker.go_timeout =
+            self.plan.warmup_s + self.plan.ready_timeout_s + self.plan.countdown_s as f64 + 60.0;
+        worker
     }
-    for (i, t) in trackers.iter().enumerate() {
-        container::start(&session.docker, &t.name).await?;
-        let mut logs = container::logs(&session.docker, &t.name);
-        let tx = tx.clone();
-        tokio::spawn(async move {
-            let mut lines = LineBuffer::default();
-            while let Some(Ok(chunk)) = logs.next().await {
-                for line in lines.push(&chunk) {
-                    let _ = tx.send((i, Msg::Line(line)));
+}
+
+/// The workers of one step, however they run.
+enum Fleet {
+    Docker { docker: Docker, run_id: String },
+    Process { children: Vec<Child> },
+}
+
+impl Fleet {
+    /// Starts `job.n` workers, each followed by a task that sends its output lines.
+    async fn start(
+        &mut self,
+        job: &Job<'_>,
+        tx: &mpsc::UnboundedSender<(usize, Msg)>,
+        trackers: &mut Vec<Tracker>,
+    ) -> Result<()> {
+        let worker = job.worker_args();
+        match self {
+            Fleet::Docker { docker, .. } => {
+                for i in 0..job.n {
+                    let index = i as u32 + 1;
+                    let spec = ContainerSpec {
+                        name: format!("distributed-benchmark-{index}"),
+                        index,
+                        cpu: job.plan.cpus[i],
+                        image: job.image.to_string(),
+                        run_id: job.run_id.to_string(),
+                        barrier_host: job.barrier.dir().to_path_buf(),
+                        inputs: job.plan.inputs.clone(),
+                        worker: worker.clone(),
+                        memory_bytes: job.plan.memory_bytes,
+                        nano_cpus: job.plan.nano_cpus,
+                        user: format!("{}:{}", job.user.0, job.user.1),
+                    };
+                    let name = container::create(docker, &spec).await?;
+                    trackers.push(Tracker::new(name, index, spec.cpu));
+                }
+                for (i, t) in trackers.iter().enumerate() {
+                    container::start(docker, &t.name).await?;
+                    let mut logs = container::logs(docker, &t.name);
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        let mut lines = LineBuffer::default();
+                        while let Some(Ok(chunk)) = logs.next().await {
+                            for line in lines.push(&chunk) {
+                                let _ = tx.send((i, Msg::Line(line)));
+                            }
+                        }
+                        if let Some(rest) = lines.finish() {
+                            let _ = tx.send((i, Msg::Line(rest)));
+                        }
+                        let _ = tx.send((i, Msg::Ended));
+                    });
                 }
             }
-            if let Some(rest) = lines.finish() {
-                let _ = tx.send((i, Msg::Line(rest)));
+            Fleet::Process { children } => {
+                for i in 0..job.n {
+                    let index = i as u32 + 1;
+                    let cpu = job.plan.cpus[i];
+                    let args = WorkerArgs {
+                        barrier: Some(job.barrier.dir().to_path_buf()),
+                        id: Some(index),
+                        pin_cpu: Some(cpu),
+                        ..worker.clone()
+                    };
+                    let (line_tx, mut line_rx) = mpsc::unbounded_channel();
+                    children.push(process::spawn(&args, line_tx)?);
+                    trackers.push(Tracker::new(format!("worker-{index}"), index, cpu));
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        while let Some(line) = line_rx.recv().await {
+                            let msg = line.map_or(Msg::Ended, Msg::Line);
+                            let _ = tx.send((i, msg));
+                        }
+                    });
+                }
             }
-            let _ = tx.send((i, Msg::Ended));
-        });
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// How worker `i` ended (or that it still runs).
+    async fn exit_info(&mut self, i: usize, name: &str) -> Option<ExitInfo> {
+        match self {
+            Fleet::Docker { docker, .. } => container::inspect_exit(docker, name).await.ok(),
+            Fleet::Process { children } => {
+                let child = children.get_mut(i)?;
+                // Give a worker that is finishing a moment to exit.
+                let status = tokio::time::timeout(Duration::from_secs(2), child.wait())
+                    .await
+                    .ok()
+                    .and_then(Result::ok);
+                Some(process::exit_info(status))
+            }
+        }
+    }
+
+    /// Removes the step's containers (by label, so one created just before an error goes
+    /// too) or kills its processes.
+    async fn cleanup(&mut self) -> Result<()> {
+        match self {
+            Fleet::Docker { docker, run_id } => {
+                container::cleanup(docker, Some(run_id)).await?;
+            }
+            Fleet::Process { children } => {
+                for child in children.iter_mut() {
+                    let _ = child.kill().await;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Warm-up, countdown and window. Returns the step's status and problems found so far.
@@ -315,8 +451,9 @@ async fn drive(
         2,
         4,
         &format!(
-            "Warm-up ({label}): {} container(s), {:.0} s each",
+            "Warm-up ({label}): {} {}(s), {:.0} s each",
             trackers.len(),
+            session.noun().to_lowercase(),
             plan.warmup_s
         ),
     );
@@ -434,8 +571,12 @@ fn handle(session: &Session, trackers: &mut [Tracker], i: usize, msg: Msg, live:
     match msg {
         Msg::Line(line) => match t.apply(&line) {
             Some(Event::Ready { warmup_s, warmup }) => session.printer.line(&format!(
-                "  Container {} ready on CPU {} (warm-up: {} pages in {:.1} s)",
-                t.name, t.cpu, warmup.pages, warmup_s
+                "  {} {} ready on CPU {} (warm-up: {} pages in {:.1} s)",
+                session.noun(),
+                t.name,
+                t.cpu,
+                warmup.pages,
+                warmup_s
             )),
             Some(Event::Fatal { message }) => {
                 session.printer.line(&format!("  {}: {message}", t.name))
@@ -457,8 +598,10 @@ fn handle(session: &Session, trackers: &mut [Tracker], i: usize, msg: Msg, live:
             t.exited = true;
             if t.done.is_none() {
                 session.printer.line(&format!(
-                    "  Container {} (CPU {}) stopped before reporting its result",
-                    t.name, t.cpu
+                    "  {} {} (CPU {}) stopped before reporting its result",
+                    session.noun(),
+                    t.name,
+                    t.cpu
                 ));
             }
         }
@@ -504,24 +647,6 @@ fn container_status(t: &Tracker, exit: Option<&ExitInfo>) -> String {
     status
 }
 
-async fn cleanup_step(
-    session: &Session,
-    plan: &Plan,
-    run_id: &str,
-    trackers: &[Tracker],
-) -> Result<()> {
-    if !plan.cleanup {
-        session.printer.line(&format!(
-            "  Kept {} container(s) (--no-cleanup); remove them with `distributed-benchmark cleanup`",
-            trackers.len()
-        ));
-        return Ok(());
-    }
-    // By label, so a container created just before an error is removed too.
-    let (_names, _) = container::cleanup(&session.docker, Some(run_id)).await?;
-    Ok(())
-}
-
 fn write_logs(output_dir: &Path, trackers: &[Tracker]) -> Result<()> {
     let dir = output_dir.join("containers");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -559,6 +684,7 @@ fn assemble(
             cpus: plan.cpus.clone(),
             memory_bytes: plan.memory_bytes,
             image: image.to_string(),
+            runtime: plan.runtime,
             oversubscribed: plan.oversubscribed,
             config_file: plan.config_file.as_ref().map(|p| p.display().to_string()),
             config: serde_json::to_value(&plan.config).unwrap_or_default(),

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use worker::run::WorkerArgs;
 
+use crate::config::Runtime;
+
 const EXAMPLES: &str = "\
 Examples:
   distributed-benchmark --containers 2 --duration 10
@@ -123,6 +125,11 @@ pub struct RunArgs {
     /// Seconds to wait, after the warm-up, for every container to report ready.
     #[arg(long, default_value_t = 60.0, value_name = "S")]
     pub ready_timeout: f64,
+
+    /// Where workers run: `docker` (pinned containers) or `process` (local processes pinned
+    /// with sched_setaffinity; no Docker needed).
+    #[arg(long, value_enum, default_value_t = Runtime::Docker)]
+    pub runtime: Runtime,
 
     /// Plain progress lines even on a terminal.
     #[arg(long)]

@@ -188,9 +188,22 @@ impl FileConfig {
     }
 }
 
+/// Where the workers run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Runtime {
+    /// One container per worker, pinned with cpuset (the default).
+    #[default]
+    Docker,
+    /// One local process per worker, pinned with sched_setaffinity: no Docker needed, and
+    /// a side-by-side measure of what containers cost.
+    Process,
+}
+
 /// Everything a run needs, validated.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    pub runtime: Runtime,
     pub containers: usize,
     pub duration_s: f64,
     pub warmup_s: f64,
@@ -302,6 +315,7 @@ pub fn plan(
         max_pages: config.pdf.max_pages_to_extract,
         skip_if_pages_over: config.pdf.skip_if_pages_over,
         progress_interval: config.debug.progress_interval,
+        pin_cpu: None,
     };
     let catalog = worker::run::discover(&worker).map_err(|e| InputError(e.0))?;
     if catalog.files.is_empty() {
@@ -313,6 +327,7 @@ pub fn plan(
 
     let nano_cpus = (config.docker.cpus_per_container.unwrap_or(1.0) * 1e9) as i64;
     Ok(Plan {
+        runtime: args.runtime,
         containers,
         duration_s,
         warmup_s,

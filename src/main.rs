@@ -19,6 +19,7 @@ mod docker;
 mod error;
 mod host;
 mod monitor;
+mod process;
 mod report;
 mod sample;
 
@@ -227,7 +228,13 @@ async fn run(args: RunArgs) -> Result<u8> {
     };
 
     let plan = config::plan(&args, config, inputs, label, &config::online_cpus())?;
-    let (docker, engine) = docker::connect().await?;
+    let (docker, engine) = match plan.runtime {
+        config::Runtime::Docker => {
+            let (docker, engine) = docker::connect().await?;
+            (Some(docker), engine)
+        }
+        config::Runtime::Process => (None, docker::EngineInfo::default()),
+    };
 
     let (cancel_tx, cancel) = watch::channel(false);
     tokio::spawn(async move {

@@ -668,3 +668,55 @@ fn test_config_points_at_the_sample_corpus_and_runs() {
         "{json}"
     );
 }
+
+#[test]
+fn process_runtime_runs_the_same_workers_without_docker() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let corpus = corpus().to_str().unwrap();
+    // DOCKER_HOST points nowhere: the process runtime must not need the daemon.
+    let out = Command::new(BIN)
+        .args(quick(&[
+            "--runtime",
+            "process",
+            "--containers",
+            "2",
+            "--data-dir",
+            corpus,
+        ]))
+        .arg("--output-dir")
+        .arg(out_dir.path())
+        .arg("--plain")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Process worker-1 ready on CPU 0"),
+        "{}",
+        text(&out)
+    );
+    let json = results_json(out_dir.path());
+    assert_eq!(json["settings"]["runtime"], "process");
+    let containers = json["containers"].as_array().unwrap();
+    let cpus: Vec<u64> = containers
+        .iter()
+        .map(|c| c["cpu"].as_u64().unwrap())
+        .collect();
+    assert_eq!(cpus, vec![0, 1]);
+    for c in containers {
+        assert!(c["pages"].as_u64().unwrap() > 0, "{c}");
+        assert_eq!(c["status"], "ok");
+    }
+    assert!(json["start_skew_ms"].as_f64().is_some());
+    assert!(json["scaling_efficiency_pct"].as_f64().is_some());
+    // No worker process outlives the run.
+    let ps = Command::new("pgrep")
+        .args(["-f", &format!("worker .*{corpus}")])
+        .output()
+        .unwrap();
+    assert!(
+        ps.stdout.is_empty(),
+        "left running: {}",
+        String::from_utf8_lossy(&ps.stdout)
+    );
+}

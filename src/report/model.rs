@@ -95,6 +95,9 @@ pub struct Settings {
     pub cpus: Vec<usize>,
     pub memory_bytes: Option<u64>,
     pub image: String,
+    /// Docker containers or local processes.
+    #[serde(default)]
+    pub runtime: crate::config::Runtime,
     pub oversubscribed: bool,
     /// The config file used, if any, and its effective values.
     pub config_file: Option<String>,

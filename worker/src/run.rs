@@ -60,6 +60,10 @@ pub struct WorkerArgs {
     /// Seconds between progress events (debug.progress_interval).
     #[arg(long, default_value_t = 1.0, value_name = "S")]
     pub progress_interval: f64,
+    /// Pin this process to one CPU (sched_setaffinity) before anything else; containers
+    /// are pinned by their cpuset instead.
+    #[arg(long, value_name = "CPU")]
+    pub pin_cpu: Option<usize>,
 }
 
 impl WorkerArgs {
@@ -98,6 +102,9 @@ impl WorkerArgs {
             push("--skip-if-pages-over", n.to_string());
         }
         push("--progress-interval", self.progress_interval.to_string());
+        if let Some(cpu) = self.pin_cpu {
+            push("--pin-cpu", cpu.to_string());
+        }
         args
     }
 }
@@ -120,6 +127,9 @@ pub fn run(args: &WorkerArgs, out: &mut dyn Write) -> Result<Event, Fatal> {
 }
 
 fn run_inner(args: &WorkerArgs, out: &mut Emitter) -> Result<Event, Fatal> {
+    if let Some(cpu) = args.pin_cpu {
+        pin_to_cpu(cpu).map_err(|e| Fatal(format!("cannot pin to CPU {cpu}: {e}")))?;
+    }
     let catalog = discover(args)?;
     out.emit(&Event::Hello {
         protocol: PROTOCOL_VERSION,
@@ -563,6 +573,28 @@ fn display_path(path: &Path) -> String {
     path.display().to_string()
 }
 
+/// Restricts this process (the calling thread, which is the only one) to `cpu`.
+fn pin_to_cpu(cpu: usize) -> io::Result<()> {
+    if cpu >= libc::CPU_SETSIZE as usize {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "CPU number too large",
+        ));
+    }
+    // SAFETY: cpu_set_t is plain data, zeroed is the empty set; CPU_SET writes inside it
+    // (cpu < CPU_SETSIZE was checked); sched_setaffinity reads size_of::<cpu_set_t>() bytes.
+    let rc = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// The CPUs this process may run on, from /proc/self/status (Cpus_allowed_list).
 fn cpus_allowed() -> Vec<usize> {
     let Ok(status) = fs::read_to_string("/proc/self/status") else {
@@ -631,10 +663,28 @@ mod tests {
             max_pages: Some(15),
             skip_if_pages_over: Some(500),
             progress_interval: 0.5,
+            pin_cpu: Some(1),
         };
         let mut argv = vec!["worker".to_string()];
         argv.extend(args.to_args());
         assert_eq!(Cli::parse_from(argv).args, args);
+    }
+
+    #[test]
+    fn pinning_restricts_the_allowed_cpus() {
+        // In a thread of its own, so the test harness's other threads keep their CPUs.
+        thread::spawn(|| {
+            pin_to_cpu(0).unwrap();
+            let status = fs::read_to_string("/proc/thread-self/status").unwrap();
+            let list = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                .unwrap();
+            assert_eq!(parse_cpu_list(list.trim()), vec![0]);
+            assert!(pin_to_cpu(usize::MAX).is_err());
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]
@@ -665,6 +715,7 @@ mod tests {
             max_pages: None,
             skip_if_pages_over: None,
             progress_interval: 0.05,
+            pin_cpu: None,
         }
     }
 
