@@ -63,6 +63,7 @@ pub fn run() -> RunResult {
             cpus: vec![0, 1],
             memory_bytes: None,
             image: "distributed-benchmark-worker:test".to_string(),
+            runtime: crate::config::Runtime::Docker,
             oversubscribed: false,
             config_file: None,
             config: serde_json::Value::Null,
