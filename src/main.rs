@@ -21,6 +21,8 @@ mod host;
 mod monitor;
 mod report;
 mod sample;
+#[allow(dead_code)]
+mod topology;
 
 use std::io::Write;
 use std::path::PathBuf;
