@@ -6,3 +6,5 @@ pub mod export;
 mod fixtures;
 pub mod model;
 pub mod stats;
+#[allow(dead_code)] // Called by the scaling loop, which is being written.
+pub mod study;
