@@ -8,6 +8,8 @@ pub mod csv;
 pub mod json;
 #[allow(dead_code)] // Called by the scaling loop, which is being written.
 pub mod markdown;
+#[allow(dead_code)] // Called by the scaling loop, which is being written.
+pub mod svg;
 pub mod table;
 
 use std::fs::{self, File};
