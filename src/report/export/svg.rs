@@ -75,6 +75,7 @@ fn throughput_panel(
         &points,
         y_max,
         (!ideal.is_empty()).then_some(("ideal: N x 1 container", ideal)),
+        SeriesLabelPosition::UpperLeft,
     )
 }
 
@@ -105,6 +106,8 @@ fn efficiency_panel(
         &points,
         y_max,
         (!full.is_empty()).then_some(("100%", full)),
+        // Efficiency starts near 100% on the left: keep the legend below it.
+        SeriesLabelPosition::LowerLeft,
     )
 }
 
@@ -117,6 +120,7 @@ fn panel(
     points: &Points,
     y_max: f64,
     reference: Option<(&str, Vec<(f64, f64)>)>,
+    legend: SeriesLabelPosition,
 ) -> Result<()> {
     let x_max = points.iter().map(|p| p.0).fold(1.0, f64::max) + 1.0;
     let y_max = if y_max.is_finite() && y_max > 0.0 {
@@ -131,8 +135,13 @@ fn panel(
         .y_label_area_size(60)
         .build_cartesian_2d(0.0..x_max, 0.0..y_max)
         .map_err(drawing)?;
+    // Container counts are whole numbers; at most about 20 labels.
+    let x_labels = (x_max as usize + 1).min(20);
     chart
         .configure_mesh()
+        .light_line_style(WHITE)
+        .x_labels(x_labels)
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .x_desc("containers")
         .y_desc(y_desc)
         .draw()
@@ -173,7 +182,7 @@ fn panel(
         .map_err(drawing)?;
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(legend)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
