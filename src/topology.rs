@@ -167,6 +167,7 @@ impl Topology {
             .collect()
     }
 
+    /// Counts of CPUs, physical cores, packages and NUMA nodes, and the cpufreq state.
     pub fn describe(&self) -> TopologySummary {
         let cores = self.cores();
         let distinct = |f: fn(&Cpu) -> usize| self.cpus.iter().map(f).collect::<BTreeSet<_>>();

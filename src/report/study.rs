@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::analysis::{scaling_efficiency_pct, total_throughput_series};
-use super::model::{Baseline, HostInfo, RunResult, SampleStats, Settings};
+use super::model::{Baseline, HostInfo, RunResult, RunStatus, SampleStats, Settings};
 use super::stats;
 use crate::topology::TopologySummary;
 
@@ -99,7 +99,7 @@ impl StudyStep {
                  expected"
             ));
         }
-        if result.status.label() != "ok" {
+        if result.status != RunStatus::Ok {
             warnings.push(format!("run status {}", result.status.label()));
         }
 
@@ -394,7 +394,7 @@ pub mod tests {
     fn warnings_for_spread_oversubscription_and_status() {
         let mut result = run_of(2, &[50, 150, 100], 1);
         result.settings.oversubscribed = true;
-        result.status = crate::report::model::RunStatus::ContainerFailed;
+        result.status = RunStatus::ContainerFailed;
         let step = StudyStep::from_run(&result, None);
         // Totals 100, 300, 200: sd 100, mean 200, CV 50%.
         assert!(close(step.cv_pct, 50.0));

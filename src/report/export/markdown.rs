@@ -115,7 +115,19 @@ fn machine(study: &Study) -> Vec<(&'static str, String)> {
 }
 
 fn settings(study: &Study) -> Vec<(&'static str, String)> {
-    let mut rows = Vec::new();
+    let steps: Vec<String> = study
+        .aggregates()
+        .iter()
+        .map(|a| format!("{} x{}", a.containers, a.repeats))
+        .collect();
+    let mut rows = vec![(
+        "Steps (containers x repeats)",
+        if steps.is_empty() {
+            "none".to_string()
+        } else {
+            steps.join(", ")
+        },
+    )];
     if let Some(s) = &study.settings {
         rows.extend([
             ("Duration per run", format!("{} s", s.duration_s)),
@@ -257,6 +269,7 @@ mod tests {
 
 | | |
 |---|---|
+| Steps (containers x repeats) | 1 x1, 2 x1, 4 x1 |
 | Duration per run | 3 s |
 | Warm-up | 1 s |
 | Data | data (10 files, 1.0 MiB) |
