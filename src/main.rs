@@ -22,6 +22,8 @@ mod monitor;
 mod process;
 mod report;
 mod sample;
+#[allow(dead_code)]
+mod topology;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -1,13 +1,16 @@
-//! `scaling_analysis.csv`: one row per run, appended, so that a scaling series (and runs
-//! on different days) line up in one spreadsheet.
+//! `scaling_analysis.csv`: one row per run, so that a scaling series (and runs on
+//! different days) line up in one spreadsheet. A single run appends its row; a scaling
+//! study rewrites the file with one row per step. Both write the same columns.
 
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use super::write_atomically;
 use crate::report::model::RunResult;
 use crate::report::stats;
+use crate::report::study::{Study, StudyStep};
 
 pub const CSV_FILE_NAME: &str = "scaling_analysis.csv";
 
@@ -80,6 +83,49 @@ pub fn row(result: &RunResult) -> [String; 12] {
     ]
 }
 
+/// Rewrites `dir/scaling_analysis.csv` with the header and one row per step of `study`, in
+/// the order the runs were made, atomically, and returns the path. Efficiency is against
+/// the study's baseline (the 1-container step), not each run's own.
+#[allow(dead_code)] // Called by the scaling loop, which is being written.
+pub fn write_study_csv(study: &Study, dir: &Path) -> Result<PathBuf> {
+    let path = dir.join(CSV_FILE_NAME);
+    let mut writer = ::csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(HEADER)
+        .and_then(|()| {
+            study
+                .steps
+                .iter()
+                .try_for_each(|step| writer.write_record(step_row(step)))
+        })
+        .with_context(|| format!("formatting {}", path.display()))?;
+    let bytes = writer
+        .into_inner()
+        .with_context(|| format!("formatting {}", path.display()))?;
+    write_atomically(&path, &bytes)?;
+    Ok(path)
+}
+
+/// The cells of a study step's row, in [`HEADER`] order.
+#[allow(dead_code)]
+pub fn step_row(step: &StudyStep) -> [String; 12] {
+    [
+        step.timestamp
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        step.run_id.clone(),
+        step.containers.to_string(),
+        step.repeat.to_string(),
+        number(Some(step.total_pages_per_sec)),
+        number(Some(step.ci95_low)),
+        number(Some(step.ci95_high)),
+        number(Some(step.per_container_mean)),
+        number(Some(step.per_container_stddev)),
+        number(step.efficiency_pct),
+        number(step.start_skew_ms),
+        step.status.clone(),
+    ]
+}
+
 /// Three decimals: finer than any of these figures is meaningful, and fixed so that
 /// columns are easy to compare by eye.
 fn number(value: Option<f64>) -> String {
@@ -129,6 +175,23 @@ mod tests {
         fs::write(dir.path().join(CSV_FILE_NAME), "").unwrap();
         let path = append_csv(&run(), dir.path()).unwrap();
         assert!(fs::read_to_string(path).unwrap().starts_with(HEADER_LINE));
+    }
+
+    /// The study of `study::tests::study()`: solo 98/100/102 (interval 100 ± 4.303 x 2 /
+    /// √3 = 4.969), 2 x 95 and 4 x 90, steady.
+    #[test]
+    fn a_study_rewrites_the_file_one_row_per_step() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(CSV_FILE_NAME), "old contents\n").unwrap();
+        let path = write_study_csv(&crate::report::study::tests::study(), dir.path()).unwrap();
+        let expected = format!(
+            "{HEADER_LINE}\
+             2025-03-14T09:26:53Z,r1a2b3,1,1,100.000,95.031,104.969,100.000,0.000,100.000,0.000,ok\n\
+             2025-03-14T09:26:53Z,r1a2b3,2,1,190.000,190.000,190.000,95.000,0.000,95.000,1.250,ok\n\
+             2025-03-14T09:26:53Z,r1a2b3,4,1,360.000,360.000,360.000,90.000,0.000,90.000,3.750,ok\n"
+        );
+        assert_eq!(fs::read_to_string(path).unwrap(), expected);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]
