@@ -28,15 +28,25 @@ use crate::docker::{EngineInfo, image};
 use crate::error::exit;
 use crate::monitor::display::Printer;
 use crate::monitor::{LineBuffer, Tracker};
-use crate::process;
 use crate::report::analysis;
 use crate::report::export::{csv, json, table};
-use crate::report::model::{Baseline, ContainerResult, RunResult, RunStatus, Settings, Totals};
+use crate::report::model::{
+    Baseline, ContainerResult, HostInfo, RunResult, RunStatus, Settings, Totals,
+};
+use crate::topology::TopologySummary;
+use crate::{host, process};
 
 /// Extra seconds, after the window should have closed, to wait for every `done` event.
 const DONE_GRACE_S: f64 = 30.0;
+/// Seconds of silence (plus three progress intervals) after which a measuring worker is
+/// given up as stalled.
+const STALL_AFTER_S: f64 = 10.0;
 /// Seconds to wait for `done` after asking workers to stop early.
 const STOP_GRACE_S: f64 = 5.0;
+/// Phases shown as [k/PHASES].
+const PHASES: usize = 4;
+/// Machine CPU use before a run above which the report warns.
+const BUSY_WARN_PCT: f64 = 10.0;
 /// The solo baseline step is at most this long.
 const SOLO_MAX_S: f64 = 10.0;
 
@@ -46,6 +56,10 @@ pub struct Session {
     pub docker: Option<Docker>,
     pub engine: EngineInfo,
     pub printer: Printer,
+    /// Machine CPU use before the run, percent.
+    pub busy_pct: Option<f64>,
+    /// The machine's shape, for the report.
+    pub topology: Option<TopologySummary>,
     /// Becomes true on Ctrl-C or SIGTERM.
     pub cancel: watch::Receiver<bool>,
 }
@@ -74,7 +88,9 @@ fn own_user() -> (u32, u32) {
 }
 
 /// What one step measured.
-struct Step {
+pub struct Step {
+    /// Workers asked for.
+    n: usize,
     run_id: String,
     containers: Vec<ContainerResult>,
     status: RunStatus,
@@ -83,28 +99,30 @@ struct Step {
 
 /// Runs the whole benchmark and returns the exit code.
 pub async fn run(session: &mut Session, plan: &Plan) -> Result<u8> {
-    let phases = 4;
-    let image = match plan.runtime {
-        Runtime::Docker => {
-            session.printer.phase(1, phases, "Build");
-            build_image(session).await?
-        }
-        Runtime::Process => {
-            session.printer.phase(
-                1,
-                phases,
-                "Build: no image needed (--runtime process runs the workers as local processes)",
-            );
-            "(process runtime)".to_string()
-        }
-    };
+    let image = prepare(session, plan).await?;
 
     let mut problems = Vec::new();
     let mut baseline = None;
     if plan.containers == 1 {
         // The run itself is the single-container figure.
     } else if let Some(file) = &plan.baseline_file {
-        baseline = Some(load_baseline(file)?);
+        let (loaded, earlier) = load_baseline(file)?;
+        if earlier.settings.data_dir != plan.data_label
+            || earlier.settings.data_files != plan.data_files
+        {
+            let warning = format!(
+                "the baseline {} was measured on {} ({} files), this run uses {} ({} files): \
+                 the efficiency compares unlike runs",
+                file.display(),
+                earlier.settings.data_dir,
+                earlier.settings.data_files,
+                plan.data_label,
+                plan.data_files
+            );
+            session.printer.line(&format!("warning: {warning}"));
+            problems.push(warning);
+        }
+        baseline = Some(loaded);
     } else {
         let solo_s = plan.duration_s.min(SOLO_MAX_S);
         session.printer.line(&format!(
@@ -162,6 +180,32 @@ pub async fn run(session: &mut Session, plan: &Plan) -> Result<u8> {
     save_and_report(session, plan, result)
 }
 
+/// Phase 1: the image (Docker runtime), then a look at how busy the machine is.
+pub async fn prepare(session: &mut Session, plan: &Plan) -> Result<String> {
+    let image = match plan.runtime {
+        Runtime::Docker => {
+            session.printer.phase(1, PHASES, "Build");
+            build_image(session).await?
+        }
+        Runtime::Process => {
+            session.printer.phase(
+                1,
+                PHASES,
+                "Build: no image needed (--runtime process runs the workers as local processes)",
+            );
+            "(process runtime)".to_string()
+        }
+    };
+    session.busy_pct = host::busy_pct(Duration::from_secs(1)).await;
+    if let Some(busy) = session.busy_pct.filter(|b| *b > BUSY_WARN_PCT) {
+        session.printer.line(&format!(
+            "warning: the machine was {busy:.0}% busy before the run (other processes). \
+             Their load lowers and spreads every figure; stop them for numbers you can trust."
+        ));
+    }
+    Ok(image)
+}
+
 async fn build_image(session: &mut Session) -> Result<String> {
     let docker = session.docker()?.clone();
     let printer = &session.printer;
@@ -199,7 +243,7 @@ enum Msg {
 }
 
 /// One coordinated run of `n` containers for `duration_s`.
-async fn run_step(
+pub async fn run_step(
     session: &mut Session,
     plan: &Plan,
     image: &str,
@@ -291,6 +335,7 @@ async fn run_step(
         }
     }
     Ok(Step {
+        n,
         run_id,
         containers,
         status,
@@ -317,6 +362,17 @@ impl Job<'_> {
         // Workers give up waiting for the go file a little after the orchestrator would.
         worker.go_timeout =
             self.plan.warmup_s + self.plan.ready_timeout_s + self.plan.countdown_s as f64 + 60.0;
+        worker
+    }
+
+    /// `--inject-fault` applies to one worker only.
+    fn with_fault(&self, worker: &WorkerArgs, index: u32) -> WorkerArgs {
+        let mut worker = worker.clone();
+        worker.fault = self
+            .plan
+            .inject_fault
+            .filter(|(_, at)| *at == index)
+            .map(|(fault, _)| fault);
         worker
     }
 }
@@ -348,8 +404,9 @@ impl Fleet {
                         run_id: job.run_id.to_string(),
                         barrier_host: job.barrier.dir().to_path_buf(),
                         inputs: job.plan.inputs.clone(),
-                        worker: worker.clone(),
+                        worker: job.with_fault(&worker, index),
                         memory_bytes: job.plan.memory_bytes,
+                        numa_node: job.plan.numa_nodes.get(i).copied().flatten(),
                         nano_cpus: job.plan.nano_cpus,
                         user: format!("{}:{}", job.user.0, job.user.1),
                     };
@@ -382,7 +439,7 @@ impl Fleet {
                         barrier: Some(job.barrier.dir().to_path_buf()),
                         id: Some(index),
                         pin_cpu: Some(cpu),
-                        ..worker.clone()
+                        ..job.with_fault(&worker, index)
                     };
                     let (line_tx, mut line_rx) = mpsc::unbounded_channel();
                     children.push(process::spawn(&args, line_tx)?);
@@ -449,7 +506,7 @@ async fn drive(
     // Warm-up: every container walks the corpus, then writes its ready file.
     session.printer.phase(
         2,
-        4,
+        PHASES,
         &format!(
             "Warm-up ({label}): {} {}(s), {:.0} s each",
             trackers.len(),
@@ -501,7 +558,7 @@ async fn drive(
     }
 
     // Coordinated start: the go file names the instant every window opens.
-    session.printer.phase(3, 4, "Coordinated start");
+    session.printer.phase(3, PHASES, "Coordinated start");
     let countdown = plan.countdown_s;
     let start_at = SystemTime::now() + Duration::from_secs(countdown);
     let start_instant = Instant::now() + Duration::from_secs(countdown);
@@ -524,9 +581,11 @@ async fn drive(
     // The window: live progress until every container has reported `done` or stopped.
     session
         .printer
-        .phase(4, 4, &format!("Measuring for {duration_s:.0} s"));
+        .phase(4, PHASES, &format!("Measuring for {duration_s:.0} s"));
     session.printer.live_start(trackers, duration_s);
     let mut deadline = start_instant + secs(duration_s + DONE_GRACE_S);
+    // A worker prints progress every interval; far longer silence means it is stuck.
+    let stall_after = secs(STALL_AFTER_S + 3.0 * plan.worker.progress_interval);
     let mut status = RunStatus::Ok;
     loop {
         if trackers.iter().all(|t| t.done.is_some() || t.exited) {
@@ -545,6 +604,19 @@ async fn drive(
                 ));
             }
             break;
+        }
+        for t in trackers.iter_mut() {
+            let silent = t.last_heard.map_or(Duration::ZERO, |at| at.elapsed());
+            if t.done.is_none() && !t.exited && silent > stall_after {
+                t.stalled = true;
+                t.exited = true;
+                problems.push(format!(
+                    "{} (CPU {}) stopped writing: no output for {:.0} s",
+                    t.name,
+                    t.cpu,
+                    silent.as_secs_f64()
+                ));
+            }
         }
         tokio::select! {
             msg = rx.recv() => match msg {
@@ -568,6 +640,7 @@ async fn drive(
 /// Applies one message from container `i`.
 fn handle(session: &Session, trackers: &mut [Tracker], i: usize, msg: Msg, live: bool) {
     let t = &mut trackers[i];
+    t.last_heard = Some(std::time::Instant::now());
     match msg {
         Msg::Line(line) => match t.apply(&line) {
             Some(Event::Ready { warmup_s, warmup }) => session.printer.line(&format!(
@@ -632,8 +705,15 @@ fn container_status(t: &Tracker, exit: Option<&ExitInfo>) -> String {
     if t.done.is_some() {
         return "ok".into();
     }
+    if t.stalled {
+        return "stalled (stopped writing during the window)".into();
+    }
     let mut status = match exit {
         Some(e) if e.oom_killed => "oom_killed".to_string(),
+        Some(e) if e.running && !t.ready => "never became ready".to_string(),
+        Some(e) if e.running && t.window_start_unix_ns.is_none() => {
+            "not measured (the run ended before its window)".to_string()
+        }
         Some(e) if e.running => "no result (still running at the deadline)".to_string(),
         Some(e) => e.status(),
         None => "no result".to_string(),
@@ -657,7 +737,7 @@ fn write_logs(output_dir: &Path, trackers: &[Tracker]) -> Result<()> {
     Ok(())
 }
 
-fn assemble(
+pub fn assemble(
     session: &Session,
     plan: &Plan,
     image: &str,
@@ -673,15 +753,19 @@ fn assemble(
         timestamp: Utc::now(),
         status: step.status,
         problems,
-        host: crate::host::describe(&session.engine, cores),
+        host: HostInfo {
+            busy_pct_before_run: session.busy_pct,
+            topology: session.topology.clone(),
+            ..host::describe(&session.engine, cores)
+        },
         settings: Settings {
-            containers: plan.containers,
+            containers: step.n,
             duration_s: plan.duration_s,
             warmup_s: plan.warmup_s,
             data_dir: plan.data_label.clone(),
             data_files: plan.data_files,
             data_bytes: plan.data_bytes,
-            cpus: plan.cpus.clone(),
+            cpus: plan.cpus[..step.n.min(plan.cpus.len())].to_vec(),
             memory_bytes: plan.memory_bytes,
             image: image.to_string(),
             runtime: plan.runtime,
@@ -725,7 +809,7 @@ fn save_and_report(session: &Session, plan: &Plan, result: RunResult) -> Result<
 
 /// An earlier results file as the baseline: its single container's pages/sec, or the
 /// baseline it used itself.
-fn load_baseline(file: &Path) -> Result<Baseline> {
+fn load_baseline(file: &Path) -> Result<(Baseline, RunResult)> {
     let bad =
         |why: String| crate::error::InputError(format!("--baseline {}: {why}", file.display()));
     let text = std::fs::read_to_string(file).map_err(|e| bad(format!("cannot read it: {e}")))?;
@@ -739,11 +823,14 @@ fn load_baseline(file: &Path) -> Result<Baseline> {
     if pps.is_nan() || pps <= 0.0 {
         return Err(bad("its single-container figure is zero".into()).into());
     }
-    Ok(Baseline {
-        pages_per_sec: pps,
-        source: format!("file {}", file.display()),
-        containers: Vec::new(),
-    })
+    Ok((
+        Baseline {
+            pages_per_sec: pps,
+            source: format!("file {}", file.display()),
+            containers: Vec::new(),
+        },
+        earlier,
+    ))
 }
 
 fn new_run_id() -> String {

@@ -17,6 +17,12 @@ Examples:
       explicit cores, a memory limit and a resource-constrained config
   distributed-benchmark --containers 4 --baseline benchmark_output/results_20261126_101500.json
       efficiency against an earlier single-container run instead of a new solo run
+  distributed-benchmark --scaling-test --max-containers 8 --repeat 3 --interleave
+      1, 2, 4 and 8 containers, three times each: CSV, SVG chart, Markdown report
+  distributed-benchmark --scaling-test --compare benchmark_output/baseline-main.json --fail-below 80
+      a CI gate: exit 5 on efficiency below 80% or a regression beyond noise
+  distributed-benchmark --runtime process --containers 2
+      the same workers as local processes (no Docker), to measure container overhead
   distributed-benchmark cleanup
       remove containers and barrier folders left by earlier runs
   distributed-benchmark extract paper.pdf
@@ -28,6 +34,7 @@ Exit codes:
   2    bad input: flags, config file, data folder, too many containers
   3    the Docker daemon cannot be reached
   4    a container died or was OOM-killed mid-run (the others' results are saved)
+  5    a scaling gate failed (--fail-below, or a regression beyond noise with --compare)
   130  interrupted by Ctrl-C or SIGTERM (what was measured is saved)";
 
 /// How many PDF pages per second does this machine extract, and how does it scale with
@@ -114,6 +121,38 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
 
+    /// Scaling study: 1, 2, 4, 8 ... containers up to --max-containers (and the maximum
+    /// itself), each step with its own warm-up and coordinated start.
+    #[arg(long, conflicts_with_all = ["containers", "baseline"])]
+    pub scaling_test: bool,
+
+    /// Largest step of the scaling study [default: the number of cores].
+    #[arg(long, value_name = "M", requires = "scaling_test")]
+    pub max_containers: Option<usize>,
+
+    /// Measure each step of the study this many times.
+    #[arg(long, default_value_t = 1, value_name = "R", requires = "scaling_test")]
+    pub repeat: u32,
+
+    /// Run the study round after round (1, 2, 4, 1, 2, 4 ...) rather than repeat after
+    /// repeat, so that drift of the machine does not favour one step.
+    #[arg(long, requires = "scaling_test")]
+    pub interleave: bool,
+
+    /// Save the study's figures as baseline-NAME.json in the output folder.
+    #[arg(long, value_name = "NAME", requires = "scaling_test")]
+    pub save_baseline: Option<String>,
+
+    /// Compare the study with a saved baseline: each figure's change, with its interval,
+    /// and whether it is beyond noise.
+    #[arg(long, value_name = "FILE", requires = "scaling_test")]
+    pub compare: Option<PathBuf>,
+
+    /// Exit with code 5 when any step's efficiency is below PCT percent, or (with
+    /// --compare) throughput regressed beyond noise.
+    #[arg(long, value_name = "PCT", requires = "scaling_test")]
+    pub fail_below: Option<f64>,
+
     /// Write test_config.yaml (pointing at the sample corpus) into the output folder and exit.
     #[arg(long)]
     pub test_config: bool,
@@ -130,6 +169,10 @@ pub struct RunArgs {
     /// with sched_setaffinity; no Docker needed).
     #[arg(long, value_enum, default_value_t = Runtime::Docker)]
     pub runtime: Runtime,
+
+    /// Tests only: make one worker misbehave (never-ready@INDEX, stall@INDEX).
+    #[arg(long, hide = true, value_name = "FAULT@INDEX")]
+    pub inject_fault: Option<String>,
 
     /// Plain progress lines even on a terminal.
     #[arg(long)]

@@ -215,6 +215,8 @@ pub struct Plan {
     pub data_bytes: u64,
     pub output_dir: PathBuf,
     pub cpus: Vec<usize>,
+    /// NUMA node of each chosen CPU (for cpuset-mems); empty on a single-node machine.
+    pub numa_nodes: Vec<Option<usize>>,
     pub oversubscribed: bool,
     pub memory_bytes: Option<u64>,
     pub nano_cpus: i64,
@@ -227,6 +229,8 @@ pub struct Plan {
     pub ready_timeout_s: f64,
     pub baseline_file: Option<PathBuf>,
     pub plain: bool,
+    /// Tests only: make worker `index` misbehave.
+    pub inject_fault: Option<(worker::run::Fault, u32)>,
 }
 
 pub const DEFAULT_OUTPUT_DIR: &str = "benchmark_output";
@@ -316,6 +320,7 @@ pub fn plan(
         skip_if_pages_over: config.pdf.skip_if_pages_over,
         progress_interval: config.debug.progress_interval,
         pin_cpu: None,
+        fault: None,
     };
     let catalog = worker::run::discover(&worker).map_err(|e| InputError(e.0))?;
     if catalog.files.is_empty() {
@@ -337,6 +342,7 @@ pub fn plan(
         data_bytes: catalog.bytes,
         output_dir: output_dir(args, &config),
         cpus,
+        numa_nodes: Vec::new(),
         oversubscribed,
         memory_bytes,
         nano_cpus,
@@ -348,11 +354,12 @@ pub fn plan(
         ready_timeout_s: args.ready_timeout,
         baseline_file: args.baseline.clone(),
         plain: args.plain,
+        inject_fault: args.inject_fault.as_deref().map(parse_fault).transpose()?,
     })
 }
 
-/// Container i is pinned to the i-th chosen core: the `--cpus` list, or the online cores in
-/// order. More containers than cores is refused unless `--oversubscribe`.
+/// Container i is pinned to the i-th chosen core: the `--cpus` list, or `online` in the
+/// order given (the topology's placement: distinct physical cores first). More containers than cores is refused unless `--oversubscribe`.
 fn choose_cpus(args: &RunArgs, n: usize, online: &[usize]) -> Result<(Vec<usize>, bool)> {
     let pool: Vec<usize> = match &args.cpus {
         Some(list) => {
@@ -389,6 +396,20 @@ fn choose_cpus(args: &RunArgs, n: usize, online: &[usize]) -> Result<(Vec<usize>
         (0..n).map(|i| pool[i % pool.len()]).collect(),
         oversubscribed,
     ))
+}
+
+/// `never-ready@2`: the fault and the 1-based worker index.
+fn parse_fault(text: &str) -> Result<(worker::run::Fault, u32)> {
+    use clap::ValueEnum;
+    let bad = || {
+        InputError(format!(
+            "--inject-fault {text:?}: use FAULT@INDEX, e.g. stall@2"
+        ))
+    };
+    let (name, index) = text.split_once('@').ok_or_else(bad)?;
+    let fault = worker::run::Fault::from_str(name, true).map_err(|_| bad())?;
+    let index = index.parse().map_err(|_| bad())?;
+    Ok((fault, index))
 }
 
 /// True for a number above zero (false for NaN).

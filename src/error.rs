@@ -33,6 +33,9 @@ pub mod exit {
     pub const INPUT: u8 = 2;
     pub const DOCKER_UNREACHABLE: u8 = 3;
     pub const CONTAINER_FAILED: u8 = 4;
+    /// `--fail-below` or `--compare`: efficiency or throughput below the threshold, or a
+    /// regression beyond noise.
+    pub const GATE_FAILED: u8 = 5;
     pub const INTERRUPTED: u8 = 130;
 }
 

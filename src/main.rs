@@ -22,7 +22,7 @@ mod monitor;
 mod process;
 mod report;
 mod sample;
-#[allow(dead_code)]
+mod scaling;
 mod topology;
 
 use std::io::Write;
@@ -229,7 +229,39 @@ async fn run(args: RunArgs) -> Result<u8> {
         )
     };
 
-    let plan = config::plan(&args, config, inputs, label, &config::online_cpus())?;
+    // Containers go to distinct physical cores before SMT siblings (see Topology::placement);
+    // without a readable topology, the online CPUs in order.
+    let topology = topology::Topology::read(std::path::Path::new("/sys")).ok();
+    let online = match &topology {
+        Some(t) => t.placement(t.cpus.len()).iter().map(|p| p.cpu).collect(),
+        None => config::online_cpus(),
+    };
+    let mut args = args;
+    if args.scaling_test {
+        // The plan is made for the largest step; step n uses its first n cores.
+        let pool = args
+            .cpus
+            .as_deref()
+            .map_or(online.len(), |list| worker::run::parse_cpu_list(list).len());
+        args.containers = Some(args.max_containers.unwrap_or(pool));
+        if args.repeat == 0 {
+            return Err(error::InputError("--repeat must be at least 1".into()).into());
+        }
+        if args
+            .fail_below
+            .is_some_and(|p| !(0.0..=1000.0).contains(&p))
+        {
+            return Err(
+                error::InputError("--fail-below takes a percentage, e.g. 80".into()).into(),
+            );
+        }
+    }
+    let mut plan = config::plan(&args, config, inputs, label, &online)?;
+    if let Some(t) = topology.as_ref().filter(|t| t.describe().numa_nodes > 1) {
+        // Keep each container's memory on its core's NUMA node.
+        plan.numa_nodes = plan.cpus.iter().map(|&c| t.numa_node_of(c)).collect();
+    }
+    let summary = topology.as_ref().map(topology::Topology::describe);
     let (docker, engine) = match plan.runtime {
         config::Runtime::Docker => {
             let (docker, engine) = docker::connect().await?;
@@ -251,8 +283,21 @@ async fn run(args: RunArgs) -> Result<u8> {
         docker,
         engine,
         printer: Printer::new(plan.plain),
+        busy_pct: None,
+        topology: summary.clone(),
         cancel,
     };
+    if args.scaling_test {
+        let options = scaling::StudyOptions {
+            max_containers: plan.containers,
+            repeat: args.repeat,
+            interleave: args.interleave,
+            save_baseline: args.save_baseline.clone(),
+            compare: args.compare.clone(),
+            fail_below_pct: args.fail_below,
+        };
+        return scaling::run(&mut session, &plan, &options, summary).await;
+    }
     benchmark::run(&mut session, &plan).await
 }
 

@@ -135,6 +135,11 @@ impl Topology {
         set.into_iter().map(|(p, s)| (p, s.to_vec())).collect()
     }
 
+    /// The NUMA node of `cpu` (node 0 when unknown).
+    pub fn numa_node_of(&self, cpu: usize) -> Option<usize> {
+        self.cpus.iter().find(|c| c.cpu == cpu).map(|c| c.numa_node)
+    }
+
     /// Where `n` containers go, one CPU each.
     ///
     /// The rule: first one CPU (the lowest-numbered) on each distinct physical core,

@@ -343,6 +343,8 @@ fn no_cleanup_keeps_containers_until_cleanup_removes_them() {
             "--containers",
             "1",
             "--no-cleanup",
+            "--memory",
+            "256m",
             "--data-dir",
             corpus().to_str().unwrap(),
         ],
@@ -353,10 +355,9 @@ fn no_cleanup_keeps_containers_until_cleanup_removes_them() {
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(
-        containers_with(&format!("distributed-benchmark.run={run_id}")).len(),
-        1
-    );
+    let kept = containers_with(&format!("distributed-benchmark.run={run_id}"));
+    assert_eq!(kept.len(), 1);
+    assert_hardened(&kept[0]);
 
     let out = Command::new(BIN).arg("cleanup").output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
@@ -719,4 +720,121 @@ fn process_runtime_runs_the_same_workers_without_docker() {
         "left running: {}",
         String::from_utf8_lossy(&ps.stdout)
     );
+}
+
+/// The container as the Engine API describes it: pinned, limited and locked down.
+fn assert_hardened(name: &str) {
+    let out = Command::new("docker")
+        .args(["inspect", name])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let inspect: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &inspect[0];
+    let host = &c["HostConfig"];
+    assert_eq!(host["ReadonlyRootfs"], true, "read-only root");
+    assert_eq!(
+        host["CapDrop"],
+        serde_json::json!(["ALL"]),
+        "capabilities dropped"
+    );
+    assert!(
+        host["SecurityOpt"]
+            .to_string()
+            .contains("no-new-privileges"),
+        "{}",
+        host["SecurityOpt"]
+    );
+    assert_eq!(host["NetworkMode"], "none", "no network");
+    assert!(host["PidsLimit"].as_i64().unwrap() > 0, "pids limit");
+    assert_eq!(host["Memory"].as_i64(), Some(256 << 20), "memory limit");
+    assert_eq!(host["MemorySwap"].as_i64(), Some(256 << 20), "no swap");
+    assert_eq!(
+        host["NanoCpus"].as_i64(),
+        Some(1_000_000_000),
+        "one CPU of quota"
+    );
+    assert_eq!(host["CpusetCpus"], "0", "pinned to core 0");
+    let user = c["Config"]["User"].as_str().unwrap();
+    assert!(
+        !user.is_empty() && !user.starts_with("0:") && user != "0" && user != "root",
+        "user {user:?}"
+    );
+    let mounts = c["Mounts"].as_array().unwrap();
+    let data = mounts
+        .iter()
+        .find(|m| m["Destination"] == "/data/0")
+        .expect("data mount");
+    assert_eq!(data["RW"], false, "data mounted read-only");
+    let barrier = mounts
+        .iter()
+        .find(|m| m["Destination"] == "/barrier")
+        .expect("barrier mount");
+    assert_eq!(barrier["RW"], true);
+    assert!(c["Config"]["Labels"]["distributed-benchmark.run"].is_string());
+}
+
+/// Runs 2 containers against a fake baseline (no solo run) with one worker misbehaving.
+fn run_with_fault(fault: &str, extra: &[&str]) -> (Output, tempfile::TempDir) {
+    let out_dir = tempfile::tempdir().unwrap();
+    let baseline = out_dir.path().join("baseline.json");
+    write_fake_baseline(&baseline);
+    let mut args = vec![
+        "--containers",
+        "2",
+        "--data-dir",
+        corpus().to_str().unwrap(),
+        "--baseline",
+        baseline.to_str().unwrap(),
+        "--inject-fault",
+        fault,
+    ];
+    args.extend_from_slice(extra);
+    let out = run_quick(&args, out_dir.path());
+    (out, out_dir)
+}
+
+#[test]
+fn a_worker_that_never_becomes_ready_is_named_and_nothing_is_left() {
+    let _lock = docker_lock();
+    let (out, out_dir) = run_with_fault("never-ready@2", &["--ready-timeout", "2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let json = results_json(out_dir.path());
+    assert_eq!(json["status"], "failed");
+    let problems = json["problems"].to_string();
+    assert!(problems.contains("never became ready"), "{problems}");
+    assert!(problems.contains("distributed-benchmark-2"), "{problems}");
+    let containers = json["containers"].as_array().unwrap();
+    assert_eq!(containers[1]["status"], "never became ready");
+    assert!(
+        containers[0]["status"]
+            .as_str()
+            .unwrap()
+            .starts_with("not measured"),
+        "{}",
+        containers[0]
+    );
+    assert_nothing_left(json["run_id"].as_str().unwrap());
+}
+
+#[test]
+fn a_worker_that_stops_writing_is_given_up_and_the_others_are_saved() {
+    let _lock = docker_lock();
+    let (out, out_dir) = run_with_fault("stall@2", &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let json = results_json(out_dir.path());
+    assert_eq!(json["status"], "container_failed");
+    let containers = json["containers"].as_array().unwrap();
+    assert_eq!(containers[0]["status"], "ok");
+    assert!(containers[0]["pages"].as_u64().unwrap() > 0);
+    assert!(
+        containers[1]["status"]
+            .as_str()
+            .unwrap()
+            .starts_with("stalled"),
+        "{}",
+        containers[1]
+    );
+    assert!(json["problems"].to_string().contains("stopped writing"));
+    assert_nothing_left(json["run_id"].as_str().unwrap());
 }

@@ -35,6 +35,8 @@ pub struct ContainerSpec {
     /// Settings with host paths; mount paths are substituted here.
     pub worker: WorkerArgs,
     pub memory_bytes: Option<u64>,
+    /// NUMA node for the container's memory (cpuset-mems), on multi-node machines.
+    pub numa_node: Option<usize>,
     pub nano_cpus: i64,
     /// `uid:gid` the worker runs as (never root).
     pub user: String,
@@ -91,6 +93,7 @@ impl ContainerSpec {
             network_disabled: Some(true),
             host_config: Some(HostConfig {
                 cpuset_cpus: Some(self.cpu.to_string()),
+                cpuset_mems: self.numa_node.map(|n| n.to_string()),
                 nano_cpus: Some(self.nano_cpus),
                 memory,
                 // Equal to the memory limit: no swap, so an over-limit worker is killed

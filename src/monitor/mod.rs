@@ -54,6 +54,10 @@ pub struct Tracker {
     pub log: String,
     /// Set when the log stream ended (the container stopped).
     pub exited: bool,
+    /// When the last line arrived.
+    pub last_heard: Option<std::time::Instant>,
+    /// Gave up on it: it stopped writing while it should have been measuring.
+    pub stalled: bool,
 }
 
 impl Tracker {

@@ -132,6 +132,35 @@ pub fn compare(current: &Study, earlier: &StudyBaseline) -> Vec<Comparison> {
         .collect()
 }
 
+/// The comparison for the terminal: each count's change with both intervals.
+pub fn render_comparisons(comparisons: &[Comparison]) -> String {
+    if comparisons.is_empty() {
+        return "Compared with the baseline: no container count in common.\n".to_string();
+    }
+    let mut out = String::from("Compared with the baseline:\n");
+    for c in comparisons {
+        let change = c
+            .throughput_change_pct
+            .map_or_else(|| "n/a".to_string(), |ch| format!("{ch:+.1}%"));
+        let eff = c
+            .efficiency_change_points
+            .map(|p| format!(", efficiency {p:+.1} points"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  {} containers: {:.1} -> {:.1} pages/s ({change}; 95% CI {:.1}-{:.1} -> {:.1}-{:.1}){eff}: {}\n",
+            c.containers,
+            c.before_pages_per_sec,
+            c.now_pages_per_sec,
+            c.before_ci95.0,
+            c.before_ci95.1,
+            c.now_ci95.0,
+            c.now_ci95.1,
+            if c.beyond_noise { "beyond noise" } else { "within noise" }
+        ));
+    }
+    out
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GateOutcome {
     pub passed: bool,

@@ -80,6 +80,12 @@ pub struct HostInfo {
     pub kernel: Option<String>,
     pub docker_version: Option<String>,
     pub docker_api_version: Option<String>,
+    /// CPU use of the whole machine, percent, measured over a second before the run.
+    #[serde(default)]
+    pub busy_pct_before_run: Option<f64>,
+    /// Cores, packages, NUMA nodes, SMT, governor and frequency, where readable.
+    #[serde(default)]
+    pub topology: Option<crate::topology::TopologySummary>,
 }
 
 /// The settings that shaped the run (the validated config plus CLI overrides).

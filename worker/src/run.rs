@@ -64,6 +64,18 @@ pub struct WorkerArgs {
     /// are pinned by their cpuset instead.
     #[arg(long, value_name = "CPU")]
     pub pin_cpu: Option<usize>,
+    /// Misbehave on purpose, so tests can check how the orchestrator copes.
+    #[arg(long, value_enum, hide = true)]
+    pub fault: Option<Fault>,
+}
+
+/// Ways a worker can be made to misbehave in tests (`--fault`, hidden from --help).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fault {
+    /// Warm up, then never report ready.
+    NeverReady,
+    /// Start the window, then go silent without finishing.
+    Stall,
 }
 
 impl WorkerArgs {
@@ -104,6 +116,13 @@ impl WorkerArgs {
         push("--progress-interval", self.progress_interval.to_string());
         if let Some(cpu) = self.pin_cpu {
             push("--pin-cpu", cpu.to_string());
+        }
+        if let Some(fault) = self.fault {
+            let name = match fault {
+                Fault::NeverReady => "never-ready",
+                Fault::Stall => "stall",
+            };
+            push("--fault", name.to_string());
         }
         args
     }
@@ -169,6 +188,11 @@ fn run_inner(args: &WorkerArgs, out: &mut Emitter) -> Result<Event, Fatal> {
     } else {
         Window::default()
     };
+    if args.fault == Some(Fault::NeverReady) {
+        loop {
+            thread::sleep(Duration::from_secs(1));
+        }
+    }
     out.emit(&Event::Ready {
         warmup_s: warmup_start.elapsed().as_secs_f64(),
         warmup: warmup.counters,
@@ -184,6 +208,11 @@ fn run_inner(args: &WorkerArgs, out: &mut Emitter) -> Result<Event, Fatal> {
     out.emit(&Event::Started {
         window_start_unix_ns: start_unix_ns,
     });
+    if args.fault == Some(Fault::Stall) {
+        loop {
+            thread::sleep(Duration::from_secs(1));
+        }
+    }
 
     let stop_file = args
         .barrier
@@ -664,6 +693,7 @@ mod tests {
             skip_if_pages_over: Some(500),
             progress_interval: 0.5,
             pin_cpu: Some(1),
+            fault: Some(Fault::Stall),
         };
         let mut argv = vec!["worker".to_string()];
         argv.extend(args.to_args());
@@ -716,6 +746,7 @@ mod tests {
             skip_if_pages_over: None,
             progress_interval: 0.05,
             pin_cpu: None,
+            fault: None,
         }
     }
 

@@ -86,7 +86,6 @@ pub fn row(result: &RunResult) -> [String; 12] {
 /// Rewrites `dir/scaling_analysis.csv` with the header and one row per step of `study`, in
 /// the order the runs were made, atomically, and returns the path. Efficiency is against
 /// the study's baseline (the 1-container step), not each run's own.
-#[allow(dead_code)] // Called by the scaling loop, which is being written.
 pub fn write_study_csv(study: &Study, dir: &Path) -> Result<PathBuf> {
     let path = dir.join(CSV_FILE_NAME);
     let mut writer = ::csv::Writer::from_writer(Vec::new());

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 
 use super::write_atomically;
 use crate::report::model::RunResult;
+use crate::report::study::Study;
 
 /// `results_<timestamp>.json`, the timestamp being the run's own (UTC), so that the name
 /// does not depend on when the file is written and rewriting a run replaces its file.
@@ -20,6 +21,20 @@ pub fn write_json(result: &RunResult, dir: &Path) -> Result<PathBuf> {
     let path = dir.join(results_file_name(result));
     let mut json = serde_json::to_vec_pretty(result)
         .with_context(|| format!("serializing the results for {}", path.display()))?;
+    json.push(b'\n');
+    write_atomically(&path, &json)?;
+    Ok(path)
+}
+
+/// The scaling study's file, rewritten after every step.
+pub const STUDY_FILE_NAME: &str = "scaling_study.json";
+
+/// Writes the whole study (every step's figures, the baseline, the machine) as
+/// `dir/scaling_study.json`, atomically.
+pub fn write_study_json(study: &Study, dir: &Path) -> Result<PathBuf> {
+    let path = dir.join(STUDY_FILE_NAME);
+    let mut json = serde_json::to_vec_pretty(study)
+        .with_context(|| format!("serializing the study for {}", path.display()))?;
     json.push(b'\n');
     write_atomically(&path, &json)?;
     Ok(path)

@@ -2,13 +2,10 @@
 //! `scaling_analysis.csv` (one row per run, for spreadsheets) and the plain-text table the
 //! terminal shows. Exporters write files or return strings; the caller prints.
 
-#[allow(dead_code)] // Called by the scaling loop, which is being written.
 pub mod ascii;
 pub mod csv;
 pub mod json;
-#[allow(dead_code)] // Called by the scaling loop, which is being written.
 pub mod markdown;
-#[allow(dead_code)] // Called by the scaling loop, which is being written.
 pub mod svg;
 pub mod table;
 

@@ -3,6 +3,7 @@
 //! how far they can be trusted (start skew, variation), then any problems.
 
 use crate::report::model::{ContainerResult, RunResult, RunStatus};
+use crate::report::study::Study;
 
 const COLUMNS: [&str; 7] = [
     "Container",
@@ -91,6 +92,39 @@ fn summary(result: &RunResult) -> Vec<String> {
         labelled("Scaling efficiency", efficiency(result)),
         labelled("Variation", variation(result)),
     ]
+}
+
+/// The study's summary for the terminal: one row per container count (mean over repeats).
+pub fn render_study_table(study: &Study) -> String {
+    let mut out = format!(
+        "{:>10}  {:>7}  {:>13}  {:>23}  {:>13}  {:>10}  {:>17}\n",
+        "Containers",
+        "Repeats",
+        "Pages/sec",
+        "95% CI",
+        "Per container",
+        "Efficiency",
+        "Efficiency 95% CI"
+    );
+    for a in study.aggregates() {
+        let eff = a
+            .efficiency_pct
+            .map_or_else(|| "n/a".to_string(), |e| format!("{e:.1}%"));
+        let eff_ci = a
+            .efficiency_ci95
+            .map_or_else(|| "n/a".to_string(), |(lo, hi)| format!("{lo:.1}-{hi:.1}%"));
+        out.push_str(&format!(
+            "{:>10}  {:>7}  {:>13.1}  {:>23}  {:>13.1}  {:>10}  {:>17}\n",
+            a.containers,
+            a.repeats,
+            a.total_pages_per_sec,
+            format!("{:.1} - {:.1}", a.ci95_low, a.ci95_high),
+            a.per_container_mean,
+            eff,
+            eff_ci
+        ));
+    }
+    out
 }
 
 fn labelled(label: &str, value: String) -> String {
