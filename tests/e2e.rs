@@ -838,3 +838,94 @@ fn a_worker_that_stops_writing_is_given_up_and_the_others_are_saved() {
     assert!(json["problems"].to_string().contains("stopped writing"));
     assert_nothing_left(json["run_id"].as_str().unwrap());
 }
+
+#[test]
+fn scaling_study_writes_every_file_and_gates_with_exit_5() {
+    let _lock = docker_lock();
+    let out_dir = tempfile::tempdir().unwrap();
+    let corpus = corpus().to_str().unwrap();
+    let study = [
+        "--scaling-test",
+        "--max-containers",
+        "2",
+        "--duration",
+        "2",
+        "--warmup-time",
+        "1",
+        "--countdown",
+        "1",
+        "--data-dir",
+        corpus,
+        "--save-baseline",
+        "e2e",
+    ];
+    let out = run(&study, out_dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Efficiency"), "{}", text(&out));
+    assert!(stdout.contains("ideal"), "the ASCII chart: {}", text(&out));
+    for file in [
+        "scaling_analysis.csv",
+        "scaling.svg",
+        "report.md",
+        "scaling_study.json",
+        "baseline-e2e.json",
+    ] {
+        assert!(out_dir.path().join(file).exists(), "{file} missing");
+    }
+    let csv = std::fs::read_to_string(out_dir.path().join("scaling_analysis.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3, "header + one row per step:\n{csv}");
+    assert!(
+        rows[0].contains("ci95_low") && rows[0].contains("efficiency_pct"),
+        "{csv}"
+    );
+    let study_json: Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.path().join("scaling_study.json")).unwrap(),
+    )
+    .unwrap();
+    let steps = study_json["steps"].as_array().unwrap();
+    assert_eq!(
+        steps
+            .iter()
+            .map(|s| s["containers"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert!(steps[1]["efficiency_pct"].as_f64().unwrap() > 0.0);
+    assert!(steps[1]["efficiency_ci95"].is_array(), "{}", steps[1]);
+    let svg = std::fs::read_to_string(out_dir.path().join("scaling.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") || svg.starts_with("<?xml"),
+        "{}",
+        &svg[..80.min(svg.len())]
+    );
+    assert_eq!(
+        containers_with("distributed-benchmark"),
+        Vec::<String>::new()
+    );
+
+    // An impossible threshold: the gate fails with its documented code.
+    let gated = [
+        "--scaling-test",
+        "--max-containers",
+        "1",
+        "--duration",
+        "2",
+        "--warmup-time",
+        "1",
+        "--countdown",
+        "1",
+        "--data-dir",
+        corpus,
+        "--fail-below",
+        "1000",
+    ];
+    let out = run(&gated, out_dir.path());
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("gate failed"),
+        "{}",
+        text(&out)
+    );
+}
