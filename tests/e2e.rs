@@ -929,3 +929,51 @@ fn scaling_study_writes_every_file_and_gates_with_exit_5() {
         text(&out)
     );
 }
+
+#[test]
+fn sigterm_during_warm_up_removes_everything_and_exits_130() {
+    let _lock = docker_lock();
+    let out_dir = tempfile::tempdir().unwrap();
+    let child = Command::new(BIN)
+        .args([
+            "--containers",
+            "1",
+            "--duration",
+            "5",
+            "--warmup-time",
+            "30",
+        ])
+        .arg("--data-dir")
+        .arg(corpus())
+        .arg("--output-dir")
+        .arg(out_dir.path())
+        .arg("--plain")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(|| {
+        containers_with("distributed-benchmark.index=1")
+            .into_iter()
+            .next()
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let started = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "stopped promptly"
+    );
+    let json = results_json(out_dir.path());
+    assert_eq!(json["status"], "interrupted");
+    assert_nothing_left(json["run_id"].as_str().unwrap());
+}
