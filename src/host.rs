@@ -13,17 +13,9 @@ pub fn describe(engine: &EngineInfo, cores: usize) -> HostInfo {
             .and_then(|l| l.split_once(':'))
             .map(|(_, v)| v.trim().to_string())
     });
-    let memory_bytes = fs::read_to_string("/proc/meminfo").ok().and_then(|info| {
-        let kb = info
-            .lines()
-            .find_map(|l| l.strip_prefix("MemTotal:"))?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse::<u64>()
-            .ok()?;
-        Some(kb * 1024)
-    });
+    let memory_bytes = fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| worker::run::kb_field(&info, "MemTotal:"));
     HostInfo {
         hostname: read("/proc/sys/kernel/hostname"),
         cpu_model,

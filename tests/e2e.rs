@@ -299,31 +299,8 @@ fn interrupt_during_the_window_saves_what_was_measured() {
         "--data-dir",
         corpus().to_str().unwrap(),
     ];
-    let child = Command::new(BIN)
-        .args(args)
-        .arg("--output-dir")
-        .arg(out_dir.path())
-        .arg("--plain")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for(|| {
-        containers_with("distributed-benchmark.index=1")
-            .into_iter()
-            .next()
-    });
     // Warm-up (1 s) + countdown (1 s) + a few seconds of window.
-    std::thread::sleep(Duration::from_secs(6));
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let out = child.wait_with_output().unwrap();
+    let (out, _) = signal_after(&args, out_dir.path(), "-INT", Duration::from_secs(6));
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     let json = results_json(out_dir.path());
     assert_eq!(json["status"], "interrupted");
@@ -934,19 +911,37 @@ fn scaling_study_writes_every_file_and_gates_with_exit_5() {
 fn sigterm_during_warm_up_removes_everything_and_exits_130() {
     let _lock = docker_lock();
     let out_dir = tempfile::tempdir().unwrap();
+    let corpus = corpus().to_str().unwrap();
+    let args = [
+        "--containers",
+        "1",
+        "--duration",
+        "5",
+        "--warmup-time",
+        "30",
+        "--data-dir",
+        corpus,
+    ];
+    let (out, took) = signal_after(&args, out_dir.path(), "-TERM", Duration::from_secs(2));
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(took < Duration::from_secs(20), "stopped promptly");
+    let json = results_json(out_dir.path());
+    assert_eq!(json["status"], "interrupted");
+    assert_nothing_left(json["run_id"].as_str().unwrap());
+}
+
+/// Starts a run, waits until its first container exists and then `delay` more, sends
+/// `signal`, and returns the output and how long the run took to end after the signal.
+fn signal_after(
+    args: &[&str],
+    out_dir: &Path,
+    signal: &str,
+    delay: Duration,
+) -> (Output, Duration) {
     let child = Command::new(BIN)
-        .args([
-            "--containers",
-            "1",
-            "--duration",
-            "5",
-            "--warmup-time",
-            "30",
-        ])
-        .arg("--data-dir")
-        .arg(corpus())
+        .args(args)
         .arg("--output-dir")
-        .arg(out_dir.path())
+        .arg(out_dir)
         .arg("--plain")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -957,23 +952,16 @@ fn sigterm_during_warm_up_removes_everything_and_exits_130() {
             .into_iter()
             .next()
     });
-    std::thread::sleep(Duration::from_secs(2));
+    std::thread::sleep(delay);
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
-            .args(["-TERM", &pid])
+            .args([signal, &pid])
             .status()
             .unwrap()
             .success()
     );
-    let started = Instant::now();
+    let sent = Instant::now();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "stopped promptly"
-    );
-    let json = results_json(out_dir.path());
-    assert_eq!(json["status"], "interrupted");
-    assert_nothing_left(json["run_id"].as_str().unwrap());
+    (out, sent.elapsed())
 }

@@ -654,10 +654,14 @@ pub fn parse_cpu_list(list: &str) -> Vec<usize> {
 
 /// Peak resident set size (VmHWM), in bytes.
 fn max_rss_bytes() -> Option<u64> {
-    let status = fs::read_to_string("/proc/self/status").ok()?;
-    let kb = status
+    kb_field(&fs::read_to_string("/proc/self/status").ok()?, "VmHWM:")
+}
+
+/// A `Key:   1234 kB` line of a /proc file (status, meminfo), in bytes.
+pub fn kb_field(text: &str, key: &str) -> Option<u64> {
+    let kb = text
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .find_map(|l| l.strip_prefix(key))?
         .trim()
         .trim_end_matches("kB")
         .trim()
