@@ -117,7 +117,13 @@ fn extract(file: &std::path::Path) -> Result<u8> {
         }
     };
     let limits = worker::engine::Limits::default();
-    let outcome = worker::engine::extract(&bytes, &limits, &mut on_page);
+    let mut outcome = worker::engine::extract(&bytes, &limits, &mut on_page);
+    if bytes.changed_underneath() {
+        outcome = Err(worker::engine::ExtractError {
+            reason: worker::protocol::Reason::Io,
+            detail: "the file shrank while it was being read".into(),
+        });
+    }
     if let Err(e) = out.flush() {
         write_error.get_or_insert(e);
     }

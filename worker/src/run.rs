@@ -381,7 +381,15 @@ impl Extractor {
                     }
                     ControlFlow::Continue(())
                 };
-                engine::extract(&bytes, &limits, &mut on_page)
+                let result = engine::extract(&bytes, &limits, &mut on_page);
+                if bytes.changed_underneath() {
+                    Err(engine::ExtractError {
+                        reason: Reason::Io,
+                        detail: "the file shrank while it was being read".into(),
+                    })
+                } else {
+                    result
+                }
             }
             Err(err) => Err(engine::ExtractError {
                 reason: Reason::Io,
