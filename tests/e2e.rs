@@ -965,3 +965,50 @@ fn signal_after(
     let out = child.wait_with_output().unwrap();
     (out, sent.elapsed())
 }
+
+#[test]
+fn hostile_data_folder_is_counted_by_reason_and_the_run_goes_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let _lock = docker_lock();
+    let out_dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(data.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    for entry in std::fs::read_dir(corpus()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "pdf") {
+            std::fs::copy(&path, data.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    // Not a PDF despite its name; unreadable by the container's user; a symlink loop.
+    std::fs::write(data.path().join("fake.pdf"), b"<html>not a pdf</html>").unwrap();
+    let locked = data.path().join("locked.pdf");
+    std::fs::copy(data.path().join("fake.pdf"), &locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    std::os::unix::fs::symlink(data.path(), data.path().join("loop")).unwrap();
+
+    let out = run_quick(
+        &[
+            "--containers",
+            "1",
+            "--data-dir",
+            data.path().to_str().unwrap(),
+        ],
+        out_dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let json = results_json(out_dir.path());
+    let c = &json["containers"][0];
+    assert!(c["pages"].as_u64().unwrap() > 0, "{c}");
+    assert!(c["by_reason"]["not_pdf"].as_u64().unwrap() > 0, "{c}");
+    assert!(c["by_reason"]["io"].as_u64().unwrap() > 0, "{c}");
+    let reported: Vec<&str> = c["file_errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reported.contains(&"io") && reported.contains(&"not_pdf"),
+        "{reported:?}"
+    );
+}
