@@ -74,11 +74,11 @@ pub enum Command {
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct RunArgs {
-    /// Number of containers, each pinned to its own core.
+    /// Number of containers, each pinned to its own core [default: 1].
     #[arg(short = 'n', long, value_name = "N")]
     pub containers: Option<usize>,
 
-    /// Length of the measured window, in seconds.
+    /// Length of the measured window, in seconds [default: 60].
     #[arg(short, long, value_name = "S")]
     pub duration: Option<f64>,
 
@@ -95,7 +95,8 @@ pub struct RunArgs {
     #[arg(short, long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
-    /// Seconds each container extracts before the measured window (not counted).
+    /// Seconds each container extracts before the measured window (not counted)
+    /// [default: 10].
     #[arg(long, value_name = "S")]
     pub warmup_time: Option<f64>,
 
