@@ -13,28 +13,26 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result, bail};
 use bollard::Docker;
 use chrono::Utc;
-use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
-use tokio::process::Child;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until};
 use worker::protocol::Event;
-use worker::run::WorkerArgs;
 
 use crate::barrier::{Barrier, container_user};
 use crate::config::{Plan, Runtime};
-use crate::docker::container::{self, ContainerSpec, ExitInfo};
+use crate::docker::container::ExitInfo;
 use crate::docker::{EngineInfo, image};
 use crate::error::exit;
+use crate::fleet::{Fleet, Job, Msg, own_user};
+use crate::host;
+use crate::monitor::Tracker;
 use crate::monitor::display::Printer;
-use crate::monitor::{LineBuffer, Tracker};
 use crate::report::analysis;
 use crate::report::export::{csv, json, table};
 use crate::report::model::{
     Baseline, ContainerResult, HostInfo, RunResult, RunStatus, Settings, Totals,
 };
 use crate::topology::TopologySummary;
-use crate::{host, process};
 
 /// Extra seconds, after the window should have closed, to wait for every `done` event.
 const DONE_GRACE_S: f64 = 30.0;
@@ -79,12 +77,6 @@ impl Session {
             .as_ref()
             .context("the Docker runtime was chosen but no Docker connection was made")
     }
-}
-
-/// The uid:gid of this process (the process runtime's workers run as us).
-fn own_user() -> (u32, u32) {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").map_or((0, 0), |m| (m.uid(), m.gid()))
 }
 
 /// What one step measured.
@@ -236,12 +228,6 @@ impl std::fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
-/// A message from a container's log follower.
-enum Msg {
-    Line(String),
-    Ended,
-}
-
 /// One coordinated run of `n` containers for `duration_s`.
 pub async fn run_step(
     session: &mut Session,
@@ -341,153 +327,6 @@ pub async fn run_step(
         status,
         problems,
     })
-}
-
-/// What every worker of a step shares.
-struct Job<'a> {
-    plan: &'a Plan,
-    image: &'a str,
-    n: usize,
-    duration_s: f64,
-    run_id: &'a str,
-    barrier: &'a Barrier,
-    user: (u32, u32),
-}
-
-impl Job<'_> {
-    /// The worker settings for this step, with host paths.
-    fn worker_args(&self) -> WorkerArgs {
-        let mut worker = self.plan.worker.clone();
-        worker.duration = self.duration_s;
-        // Workers give up waiting for the go file a little after the orchestrator would.
-        worker.go_timeout =
-            self.plan.warmup_s + self.plan.ready_timeout_s + self.plan.countdown_s as f64 + 60.0;
-        worker
-    }
-
-    /// `--inject-fault` applies to one worker only.
-    fn with_fault(&self, worker: &WorkerArgs, index: u32) -> WorkerArgs {
-        let mut worker = worker.clone();
-        worker.fault = self
-            .plan
-            .inject_fault
-            .filter(|(_, at)| *at == index)
-            .map(|(fault, _)| fault);
-        worker
-    }
-}
-
-/// The workers of one step, however they run.
-enum Fleet {
-    Docker { docker: Docker, run_id: String },
-    Process { children: Vec<Child> },
-}
-
-impl Fleet {
-    /// Starts `job.n` workers, each followed by a task that sends its output lines.
-    async fn start(
-        &mut self,
-        job: &Job<'_>,
-        tx: &mpsc::UnboundedSender<(usize, Msg)>,
-        trackers: &mut Vec<Tracker>,
-    ) -> Result<()> {
-        let worker = job.worker_args();
-        match self {
-            Fleet::Docker { docker, .. } => {
-                for i in 0..job.n {
-                    let index = i as u32 + 1;
-                    let spec = ContainerSpec {
-                        name: format!("distributed-benchmark-{index}"),
-                        index,
-                        cpu: job.plan.cpus[i],
-                        image: job.image.to_string(),
-                        run_id: job.run_id.to_string(),
-                        barrier_host: job.barrier.dir().to_path_buf(),
-                        inputs: job.plan.inputs.clone(),
-                        worker: job.with_fault(&worker, index),
-                        memory_bytes: job.plan.memory_bytes,
-                        numa_node: job.plan.numa_nodes.get(i).copied().flatten(),
-                        nano_cpus: job.plan.nano_cpus,
-                        user: format!("{}:{}", job.user.0, job.user.1),
-                    };
-                    let name = container::create(docker, &spec).await?;
-                    trackers.push(Tracker::new(name, index, spec.cpu));
-                }
-                for (i, t) in trackers.iter().enumerate() {
-                    container::start(docker, &t.name).await?;
-                    let mut logs = container::logs(docker, &t.name);
-                    let tx = tx.clone();
-                    tokio::spawn(async move {
-                        let mut lines = LineBuffer::default();
-                        while let Some(Ok(chunk)) = logs.next().await {
-                            for line in lines.push(&chunk) {
-                                let _ = tx.send((i, Msg::Line(line)));
-                            }
-                        }
-                        if let Some(rest) = lines.finish() {
-                            let _ = tx.send((i, Msg::Line(rest)));
-                        }
-                        let _ = tx.send((i, Msg::Ended));
-                    });
-                }
-            }
-            Fleet::Process { children } => {
-                for i in 0..job.n {
-                    let index = i as u32 + 1;
-                    let cpu = job.plan.cpus[i];
-                    let args = WorkerArgs {
-                        barrier: Some(job.barrier.dir().to_path_buf()),
-                        id: Some(index),
-                        pin_cpu: Some(cpu),
-                        ..job.with_fault(&worker, index)
-                    };
-                    let (line_tx, mut line_rx) = mpsc::unbounded_channel();
-                    children.push(process::spawn(&args, line_tx)?);
-                    trackers.push(Tracker::new(format!("worker-{index}"), index, cpu));
-                    let tx = tx.clone();
-                    tokio::spawn(async move {
-                        while let Some(line) = line_rx.recv().await {
-                            let msg = line.map_or(Msg::Ended, Msg::Line);
-                            let _ = tx.send((i, msg));
-                        }
-                    });
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// How worker `i` ended (or that it still runs).
-    async fn exit_info(&mut self, i: usize, name: &str) -> Option<ExitInfo> {
-        match self {
-            Fleet::Docker { docker, .. } => container::inspect_exit(docker, name).await.ok(),
-            Fleet::Process { children } => {
-                let child = children.get_mut(i)?;
-                // Give a worker that is finishing a moment to exit.
-                let status = tokio::time::timeout(Duration::from_secs(2), child.wait())
-                    .await
-                    .ok()
-                    .and_then(Result::ok);
-                Some(process::exit_info(status))
-            }
-        }
-    }
-
-    /// Removes the step's containers (by label, so one created just before an error goes
-    /// too) or kills its processes.
-    async fn cleanup(&mut self) -> Result<()> {
-        match self {
-            Fleet::Docker { docker, run_id } => {
-                container::cleanup(docker, Some(run_id)).await?;
-            }
-            Fleet::Process { children } => {
-                for child in children.iter_mut() {
-                    let _ = child.kill().await;
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Warm-up, countdown and window. Returns the step's status and problems found so far.
