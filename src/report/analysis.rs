@@ -72,26 +72,37 @@ pub fn scaling_efficiency_pct(total_pps: f64, n: usize, baseline_pps: f64) -> Op
 /// Fills every derived figure of `result` from its containers and baseline: totals,
 /// total and average pages/sec, start skew, scaling efficiency with its label, and the
 /// statistics of the total throughput per interval. Idempotent.
+///
+/// Only containers whose status is `ok` (they delivered their result) count towards the
+/// figures; the others keep their partial samples in the JSON. When any container failed,
+/// no efficiency is given: N containers did not run together for the whole window.
 pub fn finish(result: &mut RunResult) {
-    let containers = &result.containers;
-    let n = containers.len();
-    result.totals = totals(containers);
+    let ok: Vec<ContainerResult> = result
+        .containers
+        .iter()
+        .filter(|c| c.status == "ok")
+        .cloned()
+        .collect();
+    let n = ok.len();
+    result.totals = totals(&ok);
     // A fold from +0.0: `Sum` of no f64 is -0.0, which would print as "-0.000".
-    result.total_pages_per_sec = containers.iter().fold(0.0, |sum, c| sum + c.pages_per_sec);
+    result.total_pages_per_sec = ok.iter().fold(0.0, |sum, c| sum + c.pages_per_sec);
     result.avg_pages_per_sec_per_container = if n == 0 {
         0.0
     } else {
         result.total_pages_per_sec / n as f64
     };
-    result.start_skew_ms = start_skew_ms(containers);
+    result.start_skew_ms = start_skew_ms(&result.containers);
+    let all_ok = n > 0 && n == result.containers.len();
     result.scaling_efficiency_pct = result
         .baseline
         .as_ref()
+        .filter(|_| all_ok)
         .and_then(|b| scaling_efficiency_pct(result.total_pages_per_sec, n, b.pages_per_sec));
     result.efficiency_label = result
         .scaling_efficiency_pct
         .map(|pct| efficiency_label(pct).to_string());
-    result.throughput_stats = SampleStats::from_values(&total_throughput_series(containers));
+    result.throughput_stats = SampleStats::from_values(&total_throughput_series(&ok));
 }
 
 fn totals(containers: &[ContainerResult]) -> Totals {
@@ -207,5 +218,23 @@ mod tests {
         assert_eq!(result.efficiency_label, None);
         assert_eq!(result.start_skew_ms, None);
         assert_eq!(result.throughput_stats, None);
+    }
+
+    #[test]
+    fn a_failed_container_counts_for_nothing_and_voids_the_efficiency() {
+        let mut result = run();
+        result.containers[1].status = "oom_killed".to_string();
+        finish(&mut result);
+        // Only bench-0 (96 pages/sec, 288 pages) counts.
+        assert_eq!(result.total_pages_per_sec, 96.0);
+        assert_eq!(result.totals.pages, 288);
+        assert_eq!(result.avg_pages_per_sec_per_container, 96.0);
+        assert_eq!(
+            result.scaling_efficiency_pct, None,
+            "N containers did not all run"
+        );
+        assert_eq!(result.throughput_stats.unwrap().mean, 96.0);
+        // The skew still describes every window that opened.
+        assert_eq!(result.start_skew_ms, Some(1.25));
     }
 }

@@ -79,10 +79,19 @@ fn container_rows(containers: &[ContainerResult]) -> Vec<String> {
 }
 
 fn summary(result: &RunResult) -> Vec<String> {
+    let ok = completed(result);
+    let of = if ok < result.containers.len() {
+        format!(
+            " ({ok} of {} containers completed)",
+            result.containers.len()
+        )
+    } else {
+        String::new()
+    };
     vec![
         labelled(
             "Total throughput",
-            format!("{:.2} pages/sec", result.total_pages_per_sec),
+            format!("{:.2} pages/sec{of}", result.total_pages_per_sec),
         ),
         labelled(
             "Average per container",
@@ -143,7 +152,19 @@ fn skew(result: &RunResult) -> String {
     }
 }
 
+/// Containers that delivered their result: only they count towards the figures.
+fn completed(result: &RunResult) -> usize {
+    result
+        .containers
+        .iter()
+        .filter(|c| c.status == "ok")
+        .count()
+}
+
 fn efficiency(result: &RunResult) -> String {
+    if completed(result) < result.containers.len() {
+        return "n/a (not every container completed the window)".to_string();
+    }
     match (&result.baseline, result.scaling_efficiency_pct) {
         (Some(baseline), Some(pct)) => format!(
             "{pct:.1}% ({}) against {} x {:.2} pages/sec, baseline from {}",
@@ -218,11 +239,11 @@ Container  CPU  Pages/sec  Files  Pages  Errors  Status
 bench-0      0      96.00     28    288       0  ok
 bench-1      1      94.00     28    282       1  oom_killed
 
-Total throughput:      190.00 pages/sec
-Average per container: 95.00 pages/sec
+Total throughput:      96.00 pages/sec (1 of 2 containers completed)
+Average per container: 96.00 pages/sec
 Start skew:            0.0 µs between the first and last window start
-Scaling efficiency:    n/a (no single-container baseline; run with 1 container first)
-Variation:             n/a (no per-second samples)
+Scaling efficiency:    n/a (not every container completed the window)
+Variation:             CV 1.0%, 95% CI 93.52 to 98.48 pages/sec over 3 intervals
 Run status:            container_failed
 
 Problems:
