@@ -172,9 +172,7 @@ impl Font {
             font.simple_widths = widths;
         }
         if kind == Kind::Type3 {
-            let (sx, sy) = font_matrix_scale(dict);
-            let _ = sx;
-            font.size_scale = (sy * 1000.0).abs().clamp(0.01, 100.0);
+            font.size_scale = type3_em(dict);
         }
         font
     }
@@ -386,6 +384,26 @@ fn predefined_codespace(name: &[u8]) -> CMap {
     CMap::parse(spec)
 }
 
+/// The em of a Type3 font in text space units per unit of font size. Glyph space is
+/// whatever the producer chose (dvips bitmap fonts: FontMatrix 0.012, glyphs ~80 units
+/// high), so the glyph box height mapped through /FontMatrix is the best measure; an
+/// empty or absurd box (§9.6.5 allows all zeros) leaves the text space unit, which is
+/// one em by the convention of the other font types.
+fn type3_em(dict: &Dict<'_>) -> f32 {
+    let (_, sy) = font_matrix_scale(dict);
+    let bbox: Vec<f32> = dict
+        .get::<Array<'_>>(b"FontBBox")
+        .map(|a| a.iter::<f32>().take(4).collect())
+        .unwrap_or_default();
+    if bbox.len() == 4 {
+        let em = ((bbox[3] - bbox[1]) * sy).abs();
+        if em.is_finite() && (0.2..=5.0).contains(&em) {
+            return em;
+        }
+    }
+    1.0
+}
+
 /// /FontMatrix of a Type3 font: (x scale, y scale), default 0.001 (§9.6.5).
 fn font_matrix_scale(dict: &Dict<'_>) -> (f32, f32) {
     let m: Vec<f32> = dict
@@ -575,6 +593,22 @@ mod tests {
             b"ABab",
         );
         assert_eq!(t, "ABa");
+    }
+
+    #[test]
+    fn type3_em_comes_from_the_glyph_box() {
+        // pdfpig__MOZILLA-10372-2: dvips fonts have FontMatrix 0.01204 and glyphs ~80
+        // units high; taking 1000 glyph units as the em made every word gap look like
+        // kerning, and the words ran together.
+        use hayro_syntax::object::FromBytes;
+        let load = |d: &[u8]| Font::load(&Dict::from_bytes(d).expect("test dict parses"));
+        let f = load(
+            b"<< /Subtype /Type3 /FontMatrix [0.01204 0 0 0.01204 0 0] \
+              /FontBBox [0 -17 80 59] >>",
+        );
+        assert!((f.size_scale - 0.915).abs() < 0.01, "{}", f.size_scale);
+        let f = load(b"<< /Subtype /Type3 /FontMatrix [1 0 0 1 0 0] /FontBBox [0 0 0 0] >>");
+        assert_eq!(f.size_scale, 1.0);
     }
 
     #[test]
