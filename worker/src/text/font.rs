@@ -4,6 +4,7 @@
 
 use hayro_syntax::object::{Array, Dict, Name, Object, Stream};
 
+use super::cjk;
 use super::cmap::CMap;
 use super::encoding::{self, BaseEncoding};
 use super::tables;
@@ -29,8 +30,44 @@ enum CodeMap {
     Identity,
     /// A predefined UCS-2/UTF-16 CMap (Uni*-UCS2-*, Uni*-UTF16-*): codes are UTF-16.
     Utf16,
+    /// A predefined CMap whose codes are a legacy charset (Shift-JIS, EUC, GBK, Big5):
+    /// the code splits as that charset does, and decodes with it.
+    Charset(&'static encoding_rs::Encoding, Box<CMap>),
     /// An embedded CMap, or a predefined one we only know the code lengths of.
     Embedded(Box<CMap>),
+}
+
+/// A predefined character collection (ISO 32000-1 §9.7.3), whose CIDs have a known
+/// Unicode value (tables from Adobe's Unicode CMaps, see `gen_cjk.py`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Collection {
+    Japan1,
+    Gb1,
+    Cns1,
+    Korea1,
+}
+
+impl Collection {
+    fn from_ordering(ordering: &[u8]) -> Option<Collection> {
+        match ordering {
+            b"Japan1" => Some(Collection::Japan1),
+            b"GB1" => Some(Collection::Gb1),
+            b"CNS1" => Some(Collection::Cns1),
+            b"Korea1" => Some(Collection::Korea1),
+            _ => None,
+        }
+    }
+
+    fn unicode(self, cid: u32) -> Option<char> {
+        let table = match self {
+            Collection::Japan1 => cjk::JAPAN1,
+            Collection::Gb1 => cjk::GB1,
+            Collection::Cns1 => cjk::CNS1,
+            Collection::Korea1 => cjk::KOREA1,
+        };
+        let u = *table.get(cid as usize)?;
+        if u == 0 { None } else { char::from_u32(u) }
+    }
 }
 
 /// A font, ready to decode strings.
@@ -43,6 +80,8 @@ pub struct Font {
     /// Simple fonts: advance of each code, in text space units per unit of font size.
     simple_widths: Vec<f32>,
     code_map: CodeMap,
+    /// Composite fonts: the descendant's Adobe character collection, if predefined.
+    collection: Option<Collection>,
     /// Composite fonts: /W as sorted (first CID, last CID, width), widths in 1/1000.
     cid_widths: Vec<(u32, u32, f32)>,
     default_width: f32,
@@ -73,6 +112,7 @@ impl Font {
             simple_text: Vec::new(),
             simple_widths: Vec::new(),
             code_map: CodeMap::Identity,
+            collection: None,
             cid_widths: Vec::new(),
             default_width: 1.0,
             size_scale: 1.0,
@@ -238,6 +278,8 @@ impl Font {
                     CodeMap::Identity
                 } else if n.starts_with(b"Uni") && (contains(n, b"UCS2") || contains(n, b"UTF16")) {
                     CodeMap::Utf16
+                } else if let Some(charset) = legacy_charset(n) {
+                    CodeMap::Charset(charset, Box::new(predefined_codespace(n)))
                 } else {
                     CodeMap::Embedded(Box::new(predefined_codespace(n)))
                 };
@@ -261,6 +303,14 @@ impl Font {
             .get::<Array<'_>>(b"DescendantFonts")
             .and_then(|a| a.iter::<Dict<'_>>().next());
         if let Some(cid_font) = descendant {
+            font.collection = cid_font
+                .get::<Dict<'_>>(b"CIDSystemInfo")
+                .filter(|d| {
+                    d.get::<hayro_syntax::object::String<'_>>(b"Registry")
+                        .is_some_and(|r| r.as_bytes() == b"Adobe")
+                })
+                .and_then(|d| d.get::<hayro_syntax::object::String<'_>>(b"Ordering"))
+                .and_then(|o| Collection::from_ordering(o.as_bytes()));
             font.default_width = cid_font.get::<f32>(b"DW").unwrap_or(1000.0) * 0.001;
             if let Some(w) = cid_font.get::<Array<'_>>(b"W") {
                 font.cid_widths = read_cid_widths(&w);
@@ -290,7 +340,7 @@ impl Font {
                         }
                     }
                 }
-                CodeMap::Embedded(cmap) => {
+                CodeMap::Embedded(cmap) | CodeMap::Charset(_, cmap) => {
                     let (code, len) = cmap.next_code(bytes);
                     Code {
                         code,
@@ -324,7 +374,30 @@ impl Font {
                     }
                     None => false,
                 },
-                _ => false,
+                CodeMap::Charset(charset, _) => {
+                    let bytes = code.code.to_be_bytes();
+                    let bytes = &bytes[4 - (code.len as usize).clamp(1, 4)..];
+                    let (text, malformed) = charset.decode_without_bom_handling(bytes);
+                    if malformed || text.is_empty() {
+                        return false;
+                    }
+                    out.push_str(&text);
+                    true
+                }
+                CodeMap::Identity | CodeMap::Embedded(_) => {
+                    // A predefined CMap known only by its code lengths has no CIDs.
+                    let cid = match &self.code_map {
+                        CodeMap::Embedded(c) => c.cid(code.code),
+                        _ => Some(code.code),
+                    };
+                    match self.collection.zip(cid).and_then(|(c, cid)| c.unicode(cid)) {
+                        Some(c) => {
+                            out.push(c);
+                            true
+                        }
+                        None => false,
+                    }
+                }
             },
         }
     }
@@ -363,6 +436,30 @@ fn subtype_is(dict: &Dict<'_>, t: &[u8]) -> bool {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The legacy charset a predefined CMap's codes are in (ISO 32000-1 §9.7.5.2, Table 118),
+/// for the CMaps encoding_rs can decode.
+fn legacy_charset(name: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let name = name
+        .strip_suffix(b"-H")
+        .or_else(|| name.strip_suffix(b"-V"))?;
+    Some(if contains(name, b"RKSJ") {
+        encoding_rs::SHIFT_JIS
+    } else if name.starts_with(b"GB") {
+        // GB-EUC, GBpc-EUC, GBK-EUC, GBKp-EUC, GBK2K: GBK and GB 18030 are supersets.
+        encoding_rs::GB18030
+    } else if contains(name, b"B5") {
+        // B5pc, ETen-B5, ETenms-B5, HKscs-B5, HKdla-B5, HKgccs-B5 ...
+        encoding_rs::BIG5
+    } else if name.starts_with(b"KSC") {
+        // KSC-EUC, KSCms-UHC, KSCpc-EUC: EUC-KR as extended by Windows (UHC).
+        encoding_rs::EUC_KR
+    } else if name == b"EUC" || name == b"78-EUC" || name == b"Ext-EUC" {
+        encoding_rs::EUC_JP
+    } else {
+        return None;
+    })
 }
 
 /// Code lengths of the common predefined CJK CMaps (§9.7.5.2), so that strings at
@@ -609,6 +706,47 @@ mod tests {
         assert!((f.size_scale - 0.915).abs() < 0.01, "{}", f.size_scale);
         let f = load(b"<< /Subtype /Type3 /FontMatrix [1 0 0 1 0 0] /FontBBox [0 0 0 0] >>");
         assert_eq!(f.size_scale, 1.0);
+    }
+
+    fn decode(dict: &[u8], bytes: &[u8]) -> String {
+        use hayro_syntax::object::FromBytes;
+        let font = Font::load(&Dict::from_bytes(dict).expect("test dict parses"));
+        let (mut s, mut pos) = (String::new(), 0);
+        while pos < bytes.len() {
+            let code = font.next_code(&bytes[pos..]);
+            pos += code.len as usize;
+            font.push_text(code, &mut s);
+        }
+        s
+    }
+
+    #[test]
+    fn gbk_euc_codes_decode_without_to_unicode() {
+        // pdfpig__Type0_CJK_Font, pdfplumber__pr-136-example: /Encoding /GBK-EUC-H and
+        // no ToUnicode; the codes are GBK.
+        let t = decode(
+            b"<< /Subtype /Type0 /Encoding /GBK-EUC-H /DescendantFonts [<< \
+              /CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> >>] >>",
+            b"2010 \xc4\xea",
+        );
+        assert_eq!(t, "2010 \u{5e74}");
+        let t = decode(
+            b"<< /Subtype /Type0 /Encoding /90ms-RKSJ-H >>",
+            b"\x82\xa0A",
+        );
+        assert_eq!(t, "\u{3042}A");
+    }
+
+    #[test]
+    fn identity_cids_of_adobe_collections_decode_without_to_unicode() {
+        // pdfminer__nlp2004slides: Identity-H over Adobe-Japan1, no ToUnicode.
+        let dict = b"<< /Subtype /Type0 /Encoding /Identity-H /DescendantFonts [<< \
+              /CIDSystemInfo << /Registry (Adobe) /Ordering (Japan1) /Supplement 6 >> >>] >>";
+        // CID 34 is 'A', CID 843 is HIRAGANA LETTER A.
+        assert_eq!(decode(dict, b"\x00\x22\x03\x4b"), "A\u{3042}");
+        let identity = b"<< /Subtype /Type0 /Encoding /Identity-H /DescendantFonts [<< \
+              /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) >> >>] >>";
+        assert_eq!(decode(identity, b"\x00\x22"), "");
     }
 
     #[test]

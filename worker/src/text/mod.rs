@@ -2,6 +2,8 @@
 //! ([`cmap`]), encodings and glyph names ([`encoding`]), and the line/space heuristics
 //! ([`layout`]).
 
+#[rustfmt::skip]
+mod cjk;
 pub mod cmap;
 pub mod encoding;
 pub mod font;
