@@ -7,6 +7,7 @@ use hayro_syntax::object::{Array, Dict, Name, Object, Stream};
 use super::cjk;
 use super::cmap::CMap;
 use super::encoding::{self, BaseEncoding};
+use super::program;
 use super::tables;
 use crate::pdf::stream;
 
@@ -101,7 +102,7 @@ impl Font {
     /// encoding.
     pub fn fallback() -> Font {
         let mut f = Font::empty(Kind::Simple);
-        f.fill_simple(BaseEncoding::Standard, &[], Some(Std14::Helvetica(0)));
+        f.fill_simple(Some(BaseEncoding::Standard), &[], Some(Std14::Helvetica(0)));
         f
     }
 
@@ -180,12 +181,32 @@ impl Font {
             }
             _ => {}
         }
+        let named_base =
+            base != builtin || matches!(dict.get::<Object<'_>>(b"Encoding"), Some(Object::Name(_)));
+        // The font program's own encoding, when it is the base and no ToUnicode map
+        // makes it moot: read it, and it replaces the guess (codes it lacks are
+        // .notdef), with /Differences applied on top.
+        let mut program_encoding = false;
+        if !named_base
+            && kind == Kind::Simple
+            && !dict.contains_key(b"ToUnicode")
+            && let Some(encoding) = descriptor.as_ref().and_then(program_encoding_of)
+        {
+            program_encoding = true;
+            let mut merged = encoding;
+            merged.append(&mut differences);
+            differences = merged;
+        }
         let std14_widths = if dict.contains_key(b"Widths") {
             None
         } else {
             std14
         };
-        font.fill_simple(base, &differences, std14_widths);
+        font.fill_simple(
+            (!program_encoding).then_some(base),
+            &differences,
+            std14_widths,
+        );
 
         if dict.contains_key(b"Widths") {
             let first = dict.get::<i64>(b"FirstChar").unwrap_or(0).clamp(0, 255) as usize;
@@ -221,13 +242,15 @@ impl Font {
     /// /Widths, the widths from its metrics.
     fn fill_simple(
         &mut self,
-        base: BaseEncoding,
+        base: Option<BaseEncoding>,
         differences: &[(u8, Vec<u8>)],
         std14: Option<Std14>,
     ) {
         let mut names: [Option<&[u8]>; 256] = [None; 256];
-        for (code, slot) in names.iter_mut().enumerate() {
-            *slot = base.glyph(code as u8).map(str::as_bytes);
+        if let Some(base) = base {
+            for (code, slot) in names.iter_mut().enumerate() {
+                *slot = base.glyph(code as u8).map(str::as_bytes);
+            }
         }
         for (code, name) in differences {
             names[*code as usize] = Some(name.as_slice());
@@ -240,7 +263,7 @@ impl Font {
             if let Some(name) = name {
                 // The glyph list maps /a1../a191 to dingbats, right for ZapfDingbats
                 // only; elsewhere such names are private (TeX's Type3 bitmap fonts).
-                let private = base != BaseEncoding::ZapfDingbats
+                let private = base != Some(BaseEncoding::ZapfDingbats)
                     && name.len() > 1
                     && name[0] == b'a'
                     && name[1..].iter().all(u8::is_ascii_digit);
@@ -500,6 +523,32 @@ fn type3_em(dict: &Dict<'_>) -> f32 {
     }
     1.0
 }
+
+/// The built-in encoding of the embedded font program (Type 1 or bare CFF), if it has
+/// its own. Of a Type 1 program only the clear-text part before `eexec` is inflated.
+fn program_encoding_of(descriptor: &Dict<'_>) -> Option<Vec<(u8, Vec<u8>)>> {
+    if let Some(file) = descriptor.get::<Stream<'_>>(b"FontFile3") {
+        if file
+            .dict()
+            .get::<Name<'_>>(b"Subtype")
+            .is_some_and(|s| s.as_ref() == b"Type1C")
+        {
+            return program::cff_encoding(&stream::decode(&file, MAX_CMAP)?);
+        }
+        return None;
+    }
+    let file = descriptor.get::<Stream<'_>>(b"FontFile")?;
+    let clear_len = file
+        .dict()
+        .get::<i64>(b"Length1")
+        .filter(|&n| n > 0)
+        .map_or(MAX_CLEAR_TEXT, |n| (n as usize).min(MAX_CLEAR_TEXT));
+    let data = stream::decode(&file, clear_len)?;
+    program::type1_encoding(&data)
+}
+
+/// The clear-text part of a Type 1 program is read up to this many bytes.
+const MAX_CLEAR_TEXT: usize = 64 << 10;
 
 /// /FontMatrix of a Type3 font: (x scale, y scale), default 0.001 (§9.6.5).
 fn font_matrix_scale(dict: &Dict<'_>) -> (f32, f32) {

@@ -9,5 +9,6 @@ pub mod encoding;
 pub mod font;
 pub mod interp;
 pub mod layout;
+pub mod program;
 #[rustfmt::skip]
 mod tables;
