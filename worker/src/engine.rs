@@ -124,7 +124,7 @@ impl Extractor {
             let reason = match e {
                 OpenError::NotPdf => Reason::NotPdf,
                 OpenError::Encrypted(_) => Reason::Encrypted,
-                OpenError::Malformed => Reason::Malformed,
+                OpenError::Malformed | OpenError::Bomb => Reason::Malformed,
                 OpenError::NoPages => Reason::NoPages,
             };
             ExtractError::new(reason, e.detail())

@@ -23,11 +23,14 @@ pub enum OpenError {
     Malformed,
     /// The file parses but has no reachable page.
     NoPages,
+    /// Its object streams inflate past [`MAX_OBJECT_STREAMS`].
+    Bomb,
 }
 
 impl OpenError {
     pub fn detail(self) -> &'static str {
         match self {
+            OpenError::Bomb => "the object streams inflate past 48 MB: a compression bomb",
             OpenError::NotPdf => "no %PDF- header and no PDF objects found",
             OpenError::Encrypted(d) => d,
             OpenError::Malformed => "no readable xref, catalog or page tree (even after repair)",
@@ -59,6 +62,9 @@ impl Document {
         let has_header = find(&data[..data.len().min(HEADER_WINDOW)], b"%PDF-").is_some();
         if !has_header && find(data, b" obj").is_none() {
             return Err(OpenError::NotPdf);
+        }
+        if !object_streams_bounded(data) {
+            return Err(OpenError::Bomb);
         }
         match Arc::get_mut(buf) {
             Some(v) => {
@@ -101,6 +107,36 @@ impl Document {
     pub fn pages(&self) -> &[Page<'_>] {
         self.pdf.pages()
     }
+}
+
+/// Most bytes all object streams of a file may inflate to.
+pub const MAX_OBJECT_STREAMS: usize = 48 << 20;
+
+/// `hayro-syntax` inflates an object stream (ISO 32000-1 §7.5.7) whole, with no cap, when
+/// an object in it is first read, and keeps it. So before opening, every `/ObjStm`
+/// stream in the file is inflated into a counter (nothing kept) and the total checked.
+/// Encrypted object streams cannot be counted this way (their bytes look like garbage
+/// and count as nothing); the xref stream is inflated by `hayro-syntax` too, but an
+/// xref bomb only holds offsets that fail to resolve.
+fn object_streams_bounded(data: &[u8]) -> bool {
+    let mut total = 0usize;
+    for at in memchr::memmem::find_iter(data, b"/ObjStm") {
+        let dict = &data[at..data.len().min(at + 4096)];
+        let Some(keyword) = memchr::memmem::find(dict, b"stream") else {
+            continue;
+        };
+        let mut body = &data[at + keyword + b"stream".len()..];
+        body = body
+            .strip_prefix(b"\r\n")
+            .or_else(|| body.strip_prefix(b"\n"))
+            .or_else(|| body.strip_prefix(b"\r"))
+            .unwrap_or(body);
+        total += stream::inflated_size(body, MAX_OBJECT_STREAMS + 1 - total);
+        if total > MAX_OBJECT_STREAMS {
+            return false;
+        }
+    }
+    true
 }
 
 /// Whether `/Type /Page` (not `/Pages`) occurs anywhere, as a cheap test made only
@@ -169,6 +205,21 @@ mod tests {
             matches!(e, Some(OpenError::Malformed | OpenError::NoPages)),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn object_stream_bombs_are_refused_before_hayro_inflates_them() {
+        let z = miniz_oxide::deflate::compress_to_vec_zlib(&vec![b' '; MAX_OBJECT_STREAMS + 1], 1);
+        let mut pdf = b"%PDF-1.5\n1 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode >>\nstream\r\n".to_vec();
+        pdf.extend_from_slice(&z);
+        pdf.extend_from_slice(b"\nendstream\nendobj\n%%EOF\n");
+        assert_eq!(open(&pdf).err(), Some(OpenError::Bomb));
+        // Half the bomb inflates to about half the limit.
+        assert!(object_streams_bounded(&pdf[..pdf.len() / 2]));
+        let small = miniz_oxide::deflate::compress_to_vec_zlib(b"2 0 << >>", 6);
+        let mut ok = b"1 0 obj << /Type/ObjStm >>stream\n".to_vec();
+        ok.extend_from_slice(&small);
+        assert!(object_streams_bounded(&ok));
     }
 
     #[test]
