@@ -43,16 +43,15 @@ pub fn decode<'a>(stream: &Stream<'a>, cap: usize) -> Option<Cow<'a, [u8]>> {
             Filter::AsciiHexDecode => ascii_hex(&data),
             Filter::Ascii85Decode => ascii85(&data),
             Filter::RunLengthDecode => run_length(&data, cap),
-            // 9-bit codes of at most 4096 bytes each: the input bounds the output. Only
-            // a lone LZW filter is handed over, and only when that bound is below the cap.
-            Filter::LzwDecode
-                if filters.len() == 1 && data.len().saturating_mul(4096 * 8 / 9) <= cap =>
-            {
-                return stream.decoded_data().ok();
+            Filter::LzwDecode => {
+                if i == last && predictor(stream.dict()).is_some_and(|p| p > 1) {
+                    return None;
+                }
+                lzw(&data, early_change(stream.dict()), cap)
             }
             // hayro-syntax has decrypted the data already (raw_data).
             Filter::Crypt => data.into_owned(),
-            // LZW past the bound, image filters.
+            // Image filters.
             _ => return None,
         });
     }
@@ -118,6 +117,89 @@ fn ascii85(data: &[u8]) -> Vec<u8> {
         group[n..].fill(84);
         out.extend_from_slice(&word(&group).to_be_bytes()[..n - 1]);
     }
+    out
+}
+
+fn early_change(dict: &Dict<'_>) -> bool {
+    dict.get::<Dict<'_>>(b"DecodeParms")
+        .or_else(|| dict.get::<Dict<'_>>(b"DP"))
+        .and_then(|p| p.get::<i32>(b"EarlyChange"))
+        != Some(0)
+}
+
+/// LZWDecode (§7.4.4): 9- to 12-bit codes, 256 clears the table, 257 ends; with
+/// EarlyChange (the default) the code length grows one code early. At most `cap` bytes.
+fn lzw(data: &[u8], early_change: bool, cap: usize) -> Vec<u8> {
+    // Each entry: (previous code or u16::MAX, last byte, length).
+    let mut table: Vec<(u16, u8, u16)> = (0..=255u16).map(|b| (u16::MAX, b as u8, 1)).collect();
+    table.extend([(u16::MAX, 0, 0), (u16::MAX, 0, 0)]);
+    let mut out = Vec::with_capacity(data.len().saturating_mul(3).min(cap));
+    let (mut bits, mut nbits) = (0u32, 0u32);
+    let mut width = 9u32;
+    let mut prev: Option<u16> = None;
+    let mut input = data.iter();
+    while out.len() < cap {
+        while nbits < width {
+            let Some(&b) = input.next() else {
+                out.truncate(cap);
+                return out;
+            };
+            bits = bits << 8 | b as u32;
+            nbits += 8;
+        }
+        let code = ((bits >> (nbits - width)) & ((1 << width) - 1)) as u16;
+        nbits -= width;
+        match code {
+            256 => {
+                table.truncate(258);
+                width = 9;
+                prev = None;
+                continue;
+            }
+            257 => break,
+            _ => {}
+        }
+        let start = out.len();
+        let first = if (code as usize) < table.len() {
+            // Write the entry backwards from its end.
+            let len = table[code as usize].2 as usize;
+            out.resize(start + len, 0);
+            let mut c = code;
+            for k in (0..len).rev() {
+                let (p, b, _) = table[c as usize];
+                out[start + k] = b;
+                c = p;
+            }
+            out[start]
+        } else if code as usize == table.len()
+            && let Some(p) = prev
+        {
+            // The KwKwK case: the previous string plus its own first byte.
+            let len = table[p as usize].2 as usize;
+            let prev_start = start - len;
+            out.extend_from_within(prev_start..start);
+            let first = out[start];
+            out.push(first);
+            first
+        } else {
+            break; // a code from nowhere: the data is damaged
+        };
+        if let Some(p) = prev
+            && table.len() < 4096
+        {
+            let len = table[p as usize].2.saturating_add(1);
+            table.push((p, first, len));
+        }
+        prev = Some(code);
+        let next = table.len() + usize::from(early_change);
+        width = match next {
+            0..=511 => 9,
+            512..=1023 => 10,
+            1024..=2047 => 11,
+            _ => 12,
+        };
+    }
+    out.truncate(cap);
     out
 }
 
@@ -275,6 +357,34 @@ mod tests {
         assert_eq!(inflated_size(&bomb, usize::MAX), 3 << 20);
         assert_eq!(inflated_size(&bomb, 100_000), 128 << 10);
         assert!(inflated_size(b"junk", 100) <= 100);
+    }
+
+    #[test]
+    fn lzw_decodes_and_is_capped() {
+        // pdfpig__ssm2163: content streams in LZWDecode. ISO 32000-1 §7.4.4.2's example:
+        // codes 256 45 258 258 65 259 66 257 (9 bits each) give 45 45 45 45 45 65 45 45
+        // 45 66.
+        let codes = [256u32, 45, 258, 258, 65, 259, 66, 257];
+        let mut bits = 0u128;
+        for c in codes {
+            bits = bits << 9 | c as u128;
+        }
+        let total = 9 * codes.len();
+        let bytes: Vec<u8> = (0..total.div_ceil(8))
+            .map(|i| {
+                let shift = (total.div_ceil(8) * 8 - 8 * (i + 1)) as u32;
+                ((bits << (total.div_ceil(8) * 8 - total)) >> shift) as u8
+            })
+            .collect();
+        let expected = [45, 45, 45, 45, 45, 65, 45, 45, 45, 66];
+        assert_eq!(lzw(&bytes, true, 100), expected);
+        assert_eq!(lzw(&bytes, true, 4), &expected[..4]);
+        let _ = lzw(&[0xff; 1000], true, 1 << 20);
+        let _ = lzw(
+            &[0x80, 0x0b, 0x60, 0x50, 0x22, 0x0c, 0x0c, 0x85, 0x01],
+            false,
+            1 << 20,
+        );
     }
 
     #[test]
