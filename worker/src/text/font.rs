@@ -2,6 +2,9 @@
 //! into codes, what Unicode each code stands for, and how far each glyph advances.
 //! Font programs are not read.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
 use hayro_syntax::object::{Array, Dict, Name, Object, Stream};
 
 use super::cjk;
@@ -77,7 +80,7 @@ pub struct Font {
     pub kind: Kind,
     to_unicode: Option<Box<CMap>>,
     /// Simple fonts: the text of each code from the encoding (empty = unknown).
-    simple_text: Vec<Box<str>>,
+    simple_text: Vec<Cow<'static, str>>,
     /// Simple fonts: advance of each code, in text space units per unit of font size.
     simple_widths: Vec<f32>,
     code_map: CodeMap,
@@ -255,31 +258,27 @@ impl Font {
         for (code, name) in differences {
             names[*code as usize] = Some(name.as_slice());
         }
+        let mut overridden = [false; 256];
+        for (code, _) in differences {
+            overridden[*code as usize] = true;
+        }
+        let cached = base.map(base_texts);
         let mut text = Vec::with_capacity(256);
         let mut widths = Vec::with_capacity(256);
         let mut s = String::new();
         for (code, name) in names.iter().enumerate() {
-            s.clear();
-            if let Some(name) = name {
-                // The glyph list maps /a1../a191 to dingbats, right for ZapfDingbats
-                // only; elsewhere such names are private (TeX's Type3 bitmap fonts).
-                let private = base != Some(BaseEncoding::ZapfDingbats)
-                    && name.len() > 1
-                    && name[0] == b'a'
-                    && name[1..].iter().all(u8::is_ascii_digit);
-                if private || !encoding::glyph_to_unicode(name, &mut s) {
-                    if let Some(c) = encoding::numeric_glyph_name(name) {
-                        s.push(c);
-                    } else if (0x21..0x7F).contains(&code) && *name != b".notdef" {
-                        // Names private to the font (Type3 bitmap fonts from TeX use
-                        // /a65 and the like): the code is the best guess left.
-                        s.push(code as u8 as char);
-                    }
+            let t: Cow<'static, str> = match cached {
+                // The base's own text, worked out once per process.
+                Some(c) if !overridden[code] && (name.is_some() || differences.is_empty()) => {
+                    Cow::Borrowed(&c[code])
                 }
-            } else if (0x20..0x7F).contains(&code) && differences.is_empty() {
-                s.push(code as u8 as char);
-            }
-            text.push(s.as_str().into());
+                _ => {
+                    s.clear();
+                    glyph_text(*name, base, code as u8, differences.is_empty(), &mut s);
+                    Cow::Owned(s.clone())
+                }
+            };
+            text.push(t);
             widths.push(match std14 {
                 Some(f) => f.width(code as u8, *name) as f32 * 0.001,
                 None => 0.5,
@@ -449,6 +448,56 @@ impl Font {
 
     pub fn is_vertical(&self) -> bool {
         matches!(self.kind, Kind::Type0 { vertical: true })
+    }
+}
+
+/// The text of each code of a base encoding without differences (see [`glyph_text`]).
+fn base_texts(base: BaseEncoding) -> &'static [Box<str>] {
+    static TABLES: [OnceLock<Vec<Box<str>>>; 5] = [const { OnceLock::new() }; 5];
+    TABLES[base as usize].get_or_init(|| {
+        let mut s = String::new();
+        (0..=255u8)
+            .map(|code| {
+                s.clear();
+                glyph_text(
+                    base.glyph(code).map(str::as_bytes),
+                    Some(base),
+                    code,
+                    true,
+                    &mut s,
+                );
+                s.as_str().into()
+            })
+            .collect()
+    })
+}
+
+/// Appends the text of glyph `name` at `code` of a simple font to `s`.
+fn glyph_text(
+    name: Option<&[u8]>,
+    base: Option<BaseEncoding>,
+    code: u8,
+    no_differences: bool,
+    s: &mut String,
+) {
+    if let Some(name) = name {
+        // The glyph list maps /a1../a191 to dingbats, right for ZapfDingbats
+        // only; elsewhere such names are private (TeX's Type3 bitmap fonts).
+        let private = base != Some(BaseEncoding::ZapfDingbats)
+            && name.len() > 1
+            && name[0] == b'a'
+            && name[1..].iter().all(u8::is_ascii_digit);
+        if private || !encoding::glyph_to_unicode(name, s) {
+            if let Some(c) = encoding::numeric_glyph_name(name) {
+                s.push(c);
+            } else if (0x21..0x7F).contains(&code) && name != b".notdef" {
+                // Names private to the font (Type3 bitmap fonts from TeX use
+                // /a65 and the like): the code is the best guess left.
+                s.push(code as char);
+            }
+        }
+    } else if (0x20..0x7F).contains(&code) && no_differences {
+        s.push(code as char);
     }
 }
 
