@@ -14,6 +14,9 @@ use crate::protocol::Reason;
 use crate::text::interp::{FontCache, Interpreter, Stop};
 use crate::text::layout::TextBuilder;
 
+/// A copy of the file up to this size is kept for the next file (bytes).
+const KEEP_DATA: usize = 16 << 20;
+
 /// Limits from the config, applied while extracting one file.
 #[derive(Debug, Clone, Default)]
 pub struct Limits {
@@ -72,6 +75,8 @@ pub struct Extractor {
     content: Vec<u8>,
     text: TextBuilder,
     fonts: FontCache,
+    /// The copy of the current file that `hayro-syntax` reads (see [`Document::open`]).
+    data: std::sync::Arc<Vec<u8>>,
 }
 
 impl Extractor {
@@ -85,8 +90,12 @@ impl Extractor {
         let result = catch_unwind(AssertUnwindSafe(|| {
             self.extract_inner(data, limits, on_page)
         }));
-        // Whatever happened, no font of this document may serve the next one.
+        // Whatever happened, no font of this document may serve the next one. A large
+        // file's copy is not kept for the next (smaller) one.
         self.fonts.clear();
+        if self.data.capacity() > KEEP_DATA {
+            self.data = Default::default();
+        }
         match result {
             Ok(r) => r,
             Err(payload) => {
@@ -111,11 +120,11 @@ impl Extractor {
         limits: &Limits,
         on_page: &mut dyn FnMut(u32, &str) -> ControlFlow<()>,
     ) -> Result<Outcome, ExtractError> {
-        let doc = Document::open(data).map_err(|e| {
+        let doc = Document::open(data, &mut self.data).map_err(|e| {
             let reason = match e {
                 OpenError::NotPdf => Reason::NotPdf,
                 OpenError::Encrypted(_) => Reason::Encrypted,
-                OpenError::Malformed => Reason::Malformed,
+                OpenError::Malformed | OpenError::Bomb => Reason::Malformed,
                 OpenError::NoPages => Reason::NoPages,
             };
             ExtractError::new(reason, e.detail())

@@ -18,19 +18,43 @@ pub const MAX_DECODED: usize = 64 << 20;
 /// Decoded data of a stream, at most `cap` bytes. Corrupt FlateDecode data yields what
 /// was inflated before the damage (readers show that much too). `None` when the data
 /// cannot be decoded at all (image filters, unknown filters, a failing decryption).
+///
+/// Every filter that can expand its input is either run here with the cap (Flate,
+/// RunLength) or handed to `hayro-syntax` only once its output is known to be bounded
+/// by the cap (Flate with a predictor, LZW); ASCIIHex and ASCII85 shrink their input.
 pub fn decode<'a>(stream: &Stream<'a>, cap: usize) -> Option<Cow<'a, [u8]>> {
     let filters = stream.filters();
-    let plain_flate = filters.len() == 1
-        && filters[0] == Filter::FlateDecode
-        && predictor(stream.dict()).is_none_or(|p| p <= 1);
-    let data = if filters.is_empty() {
-        stream.raw_data()
-    } else if plain_flate {
-        Cow::Owned(inflate(&stream.raw_data(), cap)?)
-    } else {
-        // Other chains are rare in text-bearing streams; hayro-syntax decodes them whole.
-        stream.decoded_data().ok()?
-    };
+    let mut data = stream.raw_data();
+    let last = filters.len().saturating_sub(1);
+    for (i, filter) in filters.iter().enumerate() {
+        data = Cow::Owned(match filter {
+            Filter::FlateDecode => {
+                let inflated = inflate(&data, cap)?;
+                if i == last && predictor(stream.dict()).is_some_and(|p| p > 1) {
+                    // PNG/TIFF predictors only reorder bytes: the inflated size bounds
+                    // what hayro-syntax produces. Seen on content streams, rarely.
+                    if filters.len() > 1 || inflated.len() >= cap {
+                        return None;
+                    }
+                    return stream.decoded_data().ok();
+                }
+                inflated
+            }
+            Filter::AsciiHexDecode => ascii_hex(&data),
+            Filter::Ascii85Decode => ascii85(&data),
+            Filter::RunLengthDecode => run_length(&data, cap),
+            Filter::LzwDecode => {
+                if i == last && predictor(stream.dict()).is_some_and(|p| p > 1) {
+                    return None;
+                }
+                lzw(&data, early_change(stream.dict()), cap)
+            }
+            // hayro-syntax has decrypted the data already (raw_data).
+            Filter::Crypt => data.into_owned(),
+            // Image filters.
+            _ => return None,
+        });
+    }
     Some(match data {
         Cow::Borrowed(b) => Cow::Borrowed(&b[..b.len().min(cap)]),
         Cow::Owned(mut v) => {
@@ -38,6 +62,203 @@ pub fn decode<'a>(stream: &Stream<'a>, cap: usize) -> Option<Cow<'a, [u8]>> {
             Cow::Owned(v)
         }
     })
+}
+
+/// ASCIIHexDecode (ISO 32000-1 §7.4.2): hex pairs up to `>`, whitespace ignored, an odd
+/// last digit followed by 0.
+fn ascii_hex(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() / 2);
+    let mut high: Option<u8> = None;
+    for &b in data {
+        let v = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            b'>' => break,
+            _ => continue,
+        };
+        match high.take() {
+            Some(h) => out.push(h << 4 | v),
+            None => high = Some(v),
+        }
+    }
+    if let Some(h) = high {
+        out.push(h << 4);
+    }
+    out
+}
+
+/// ASCII85Decode (§7.4.3): groups of five digits `!`..`u` give four bytes, `z` four
+/// zeros, `~>` ends; a short last group gives one byte fewer than its digits.
+fn ascii85(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() / 5 * 4 + 4);
+    let mut group = [0u8; 5];
+    let mut n = 0;
+    let word = |g: &[u8; 5]| {
+        g.iter()
+            .fold(0u32, |acc, &d| acc.wrapping_mul(85).wrapping_add(d as u32))
+    };
+    for &b in data {
+        match b {
+            b'~' => break,
+            b'z' if n == 0 => out.extend_from_slice(&[0; 4]),
+            b'!'..=b'u' => {
+                group[n] = b - b'!';
+                n += 1;
+                if n == 5 {
+                    out.extend_from_slice(&word(&group).to_be_bytes());
+                    n = 0;
+                }
+            }
+            _ => {}
+        }
+    }
+    if n > 1 {
+        group[n..].fill(84);
+        out.extend_from_slice(&word(&group).to_be_bytes()[..n - 1]);
+    }
+    out
+}
+
+fn early_change(dict: &Dict<'_>) -> bool {
+    dict.get::<Dict<'_>>(b"DecodeParms")
+        .or_else(|| dict.get::<Dict<'_>>(b"DP"))
+        .and_then(|p| p.get::<i32>(b"EarlyChange"))
+        != Some(0)
+}
+
+/// LZWDecode (§7.4.4): 9- to 12-bit codes, 256 clears the table, 257 ends; with
+/// EarlyChange (the default) the code length grows one code early. At most `cap` bytes.
+fn lzw(data: &[u8], early_change: bool, cap: usize) -> Vec<u8> {
+    // Each entry: (previous code or u16::MAX, last byte, length).
+    let mut table: Vec<(u16, u8, u16)> = (0..=255u16).map(|b| (u16::MAX, b as u8, 1)).collect();
+    table.extend([(u16::MAX, 0, 0), (u16::MAX, 0, 0)]);
+    let mut out = Vec::with_capacity(data.len().saturating_mul(3).min(cap));
+    let (mut bits, mut nbits) = (0u32, 0u32);
+    let mut width = 9u32;
+    let mut prev: Option<u16> = None;
+    let mut input = data.iter();
+    while out.len() < cap {
+        while nbits < width {
+            let Some(&b) = input.next() else {
+                out.truncate(cap);
+                return out;
+            };
+            bits = bits << 8 | b as u32;
+            nbits += 8;
+        }
+        let code = ((bits >> (nbits - width)) & ((1 << width) - 1)) as u16;
+        nbits -= width;
+        match code {
+            256 => {
+                table.truncate(258);
+                width = 9;
+                prev = None;
+                continue;
+            }
+            257 => break,
+            _ => {}
+        }
+        let start = out.len();
+        let first = if (code as usize) < table.len() {
+            // Write the entry backwards from its end.
+            let len = table[code as usize].2 as usize;
+            out.resize(start + len, 0);
+            let mut c = code;
+            for k in (0..len).rev() {
+                let (p, b, _) = table[c as usize];
+                out[start + k] = b;
+                c = p;
+            }
+            out[start]
+        } else if code as usize == table.len()
+            && let Some(p) = prev
+        {
+            // The KwKwK case: the previous string plus its own first byte.
+            let len = table[p as usize].2 as usize;
+            let prev_start = start - len;
+            out.extend_from_within(prev_start..start);
+            let first = out[start];
+            out.push(first);
+            first
+        } else {
+            break; // a code from nowhere: the data is damaged
+        };
+        if let Some(p) = prev
+            && table.len() < 4096
+        {
+            let len = table[p as usize].2.saturating_add(1);
+            table.push((p, first, len));
+        }
+        prev = Some(code);
+        let next = table.len() + usize::from(early_change);
+        width = match next {
+            0..=511 => 9,
+            512..=1023 => 10,
+            1024..=2047 => 11,
+            _ => 12,
+        };
+    }
+    out.truncate(cap);
+    out
+}
+
+/// RunLengthDecode (§7.4.5), at most `cap` bytes.
+fn run_length(data: &[u8], cap: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len().min(cap));
+    let mut i = 0;
+    while i < data.len() && out.len() < cap {
+        let len = data[i] as usize;
+        i += 1;
+        match len {
+            0..=127 => {
+                let end = (i + len + 1).min(data.len());
+                out.extend_from_slice(&data[i..end]);
+                i = end;
+            }
+            128 => break,
+            _ => {
+                if let Some(&b) = data.get(i) {
+                    out.resize(out.len() + 257 - len, b);
+                }
+                i += 1;
+            }
+        }
+    }
+    out.truncate(cap);
+    out
+}
+
+/// How many bytes zlib or raw deflate `data` inflates to, counted up to `cap` without
+/// keeping them (a 64 KB window is reused). Damaged data counts what came before.
+pub fn inflated_size(data: &[u8], cap: usize) -> usize {
+    let mut flags = inflate_flags::TINFL_FLAG_IGNORE_ADLER32;
+    if zlib_header(data) {
+        flags |= inflate_flags::TINFL_FLAG_PARSE_ZLIB_HEADER;
+    }
+    let mut window = vec![0u8; 64 << 10];
+    let mut state = Box::<DecompressorOxide>::default();
+    let mut input = data;
+    let mut pos = 0usize;
+    let mut total = 0usize;
+    loop {
+        let (status, used, written) = decompress(&mut state, input, &mut window, pos, flags);
+        total += written;
+        pos = (pos + written) & (window.len() - 1);
+        input = input.get(used..).unwrap_or(&[]);
+        match status {
+            TINFLStatus::HasMoreOutput if total < cap => {}
+            _ => return total,
+        }
+    }
+}
+
+fn zlib_header(data: &[u8]) -> bool {
+    // A zlib header (RFC 1950 §2.2): compression method 8 and a valid check value.
+    // Some writers omit it and store raw deflate data.
+    data.len() >= 2
+        && data[0] & 0x0f == 8
+        && (u16::from(data[0]) << 8 | u16::from(data[1])).is_multiple_of(31)
 }
 
 fn predictor(dict: &Dict<'_>) -> Option<i32> {
@@ -50,15 +271,10 @@ fn predictor(dict: &Dict<'_>) -> Option<i32> {
 /// Inflates zlib (or, without a zlib header, raw deflate) data to at most `cap` bytes.
 /// Damaged data yields what was inflated before the damage; `None` when that is nothing.
 pub fn inflate(data: &[u8], cap: usize) -> Option<Vec<u8>> {
-    // A zlib header (RFC 1950 §2.2): compression method 8 and a valid check value.
-    // Some writers omit it and store raw deflate data.
-    let zlib_header = data.len() >= 2
-        && data[0] & 0x0f == 8
-        && (u16::from(data[0]) << 8 | u16::from(data[1])) % 31 == 0;
     let mut flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF
         // A wrong checksum does not make the text wrong.
         | inflate_flags::TINFL_FLAG_IGNORE_ADLER32;
-    if zlib_header {
+    if zlib_header(data) {
         flags |= inflate_flags::TINFL_FLAG_PARSE_ZLIB_HEADER;
     }
     let mut out = vec![0u8; data.len().saturating_mul(4).max(1024).min(cap.max(1))];
@@ -133,6 +349,52 @@ mod tests {
         let z = zlib(&text);
         let part = inflate(&z[..z.len() / 2], MAX_DECODED).unwrap();
         assert!(!part.is_empty() && text.starts_with(&part));
+    }
+
+    #[test]
+    fn inflated_size_counts_without_keeping() {
+        let bomb = zlib(&vec![b'a'; 3 << 20]);
+        assert_eq!(inflated_size(&bomb, usize::MAX), 3 << 20);
+        assert_eq!(inflated_size(&bomb, 100_000), 128 << 10);
+        assert!(inflated_size(b"junk", 100) <= 100);
+    }
+
+    #[test]
+    fn lzw_decodes_and_is_capped() {
+        // pdfpig__ssm2163: content streams in LZWDecode. ISO 32000-1 §7.4.4.2's example:
+        // codes 256 45 258 258 65 259 66 257 (9 bits each) give 45 45 45 45 45 65 45 45
+        // 45 66.
+        let codes = [256u32, 45, 258, 258, 65, 259, 66, 257];
+        let mut bits = 0u128;
+        for c in codes {
+            bits = bits << 9 | c as u128;
+        }
+        let total = 9 * codes.len();
+        let bytes: Vec<u8> = (0..total.div_ceil(8))
+            .map(|i| {
+                let shift = (total.div_ceil(8) * 8 - 8 * (i + 1)) as u32;
+                ((bits << (total.div_ceil(8) * 8 - total)) >> shift) as u8
+            })
+            .collect();
+        let expected = [45, 45, 45, 45, 45, 65, 45, 45, 45, 66];
+        assert_eq!(lzw(&bytes, true, 100), expected);
+        assert_eq!(lzw(&bytes, true, 4), &expected[..4]);
+        let _ = lzw(&[0xff; 1000], true, 1 << 20);
+        let _ = lzw(
+            &[0x80, 0x0b, 0x60, 0x50, 0x22, 0x0c, 0x0c, 0x85, 0x01],
+            false,
+            1 << 20,
+        );
+    }
+
+    #[test]
+    fn ascii_filters_and_run_length() {
+        assert_eq!(ascii_hex(b"48 65 6C6c 7>"), b"Hellp");
+        assert_eq!(ascii85(b"87cURD]i,\"Ebo80~>"), b"Hello World!");
+        assert_eq!(ascii85(b"z!!~>"), b"\0\0\0\0\0");
+        assert_eq!(run_length(b"\x02abc\xfeZ\x80ignored", 100), b"abcZZZ");
+        assert_eq!(run_length(b"\x81Z\x81Z", 1000).len(), 256);
+        assert_eq!(run_length(b"\x81Z\x81Z", 10).len(), 10);
     }
 
     #[test]

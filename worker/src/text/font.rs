@@ -2,10 +2,15 @@
 //! into codes, what Unicode each code stands for, and how far each glyph advances.
 //! Font programs are not read.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
 use hayro_syntax::object::{Array, Dict, Name, Object, Stream};
 
+use super::cjk;
 use super::cmap::CMap;
 use super::encoding::{self, BaseEncoding};
+use super::program;
 use super::tables;
 use crate::pdf::stream;
 
@@ -29,8 +34,44 @@ enum CodeMap {
     Identity,
     /// A predefined UCS-2/UTF-16 CMap (Uni*-UCS2-*, Uni*-UTF16-*): codes are UTF-16.
     Utf16,
+    /// A predefined CMap whose codes are a legacy charset (Shift-JIS, EUC, GBK, Big5):
+    /// the code splits as that charset does, and decodes with it.
+    Charset(&'static encoding_rs::Encoding, Box<CMap>),
     /// An embedded CMap, or a predefined one we only know the code lengths of.
     Embedded(Box<CMap>),
+}
+
+/// A predefined character collection (ISO 32000-1 §9.7.3), whose CIDs have a known
+/// Unicode value (tables from Adobe's Unicode CMaps, see `gen_cjk.py`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Collection {
+    Japan1,
+    Gb1,
+    Cns1,
+    Korea1,
+}
+
+impl Collection {
+    fn from_ordering(ordering: &[u8]) -> Option<Collection> {
+        match ordering {
+            b"Japan1" => Some(Collection::Japan1),
+            b"GB1" => Some(Collection::Gb1),
+            b"CNS1" => Some(Collection::Cns1),
+            b"Korea1" => Some(Collection::Korea1),
+            _ => None,
+        }
+    }
+
+    fn unicode(self, cid: u32) -> Option<char> {
+        let table = match self {
+            Collection::Japan1 => cjk::JAPAN1,
+            Collection::Gb1 => cjk::GB1,
+            Collection::Cns1 => cjk::CNS1,
+            Collection::Korea1 => cjk::KOREA1,
+        };
+        let u = *table.get(cid as usize)?;
+        if u == 0 { None } else { char::from_u32(u) }
+    }
 }
 
 /// A font, ready to decode strings.
@@ -39,10 +80,12 @@ pub struct Font {
     pub kind: Kind,
     to_unicode: Option<Box<CMap>>,
     /// Simple fonts: the text of each code from the encoding (empty = unknown).
-    simple_text: Vec<Box<str>>,
+    simple_text: Vec<Cow<'static, str>>,
     /// Simple fonts: advance of each code, in text space units per unit of font size.
     simple_widths: Vec<f32>,
     code_map: CodeMap,
+    /// Composite fonts: the descendant's Adobe character collection, if predefined.
+    collection: Option<Collection>,
     /// Composite fonts: /W as sorted (first CID, last CID, width), widths in 1/1000.
     cid_widths: Vec<(u32, u32, f32)>,
     default_width: f32,
@@ -62,7 +105,7 @@ impl Font {
     /// encoding.
     pub fn fallback() -> Font {
         let mut f = Font::empty(Kind::Simple);
-        f.fill_simple(BaseEncoding::Standard, &[], Some(Std14::Helvetica(0)));
+        f.fill_simple(Some(BaseEncoding::Standard), &[], Some(Std14::Helvetica(0)));
         f
     }
 
@@ -73,6 +116,7 @@ impl Font {
             simple_text: Vec::new(),
             simple_widths: Vec::new(),
             code_map: CodeMap::Identity,
+            collection: None,
             cid_widths: Vec::new(),
             default_width: 1.0,
             size_scale: 1.0,
@@ -140,12 +184,32 @@ impl Font {
             }
             _ => {}
         }
+        let named_base =
+            base != builtin || matches!(dict.get::<Object<'_>>(b"Encoding"), Some(Object::Name(_)));
+        // The font program's own encoding, when it is the base and no ToUnicode map
+        // makes it moot: read it, and it replaces the guess (codes it lacks are
+        // .notdef), with /Differences applied on top.
+        let mut program_encoding = false;
+        if !named_base
+            && kind == Kind::Simple
+            && !dict.contains_key(b"ToUnicode")
+            && let Some(encoding) = descriptor.as_ref().and_then(program_encoding_of)
+        {
+            program_encoding = true;
+            let mut merged = encoding;
+            merged.append(&mut differences);
+            differences = merged;
+        }
         let std14_widths = if dict.contains_key(b"Widths") {
             None
         } else {
             std14
         };
-        font.fill_simple(base, &differences, std14_widths);
+        font.fill_simple(
+            (!program_encoding).then_some(base),
+            &differences,
+            std14_widths,
+        );
 
         if dict.contains_key(b"Widths") {
             let first = dict.get::<i64>(b"FirstChar").unwrap_or(0).clamp(0, 255) as usize;
@@ -172,9 +236,7 @@ impl Font {
             font.simple_widths = widths;
         }
         if kind == Kind::Type3 {
-            let (sx, sy) = font_matrix_scale(dict);
-            let _ = sx;
-            font.size_scale = (sy * 1000.0).abs().clamp(0.01, 100.0);
+            font.size_scale = type3_em(dict);
         }
         font
     }
@@ -183,42 +245,40 @@ impl Font {
     /// /Widths, the widths from its metrics.
     fn fill_simple(
         &mut self,
-        base: BaseEncoding,
+        base: Option<BaseEncoding>,
         differences: &[(u8, Vec<u8>)],
         std14: Option<Std14>,
     ) {
         let mut names: [Option<&[u8]>; 256] = [None; 256];
-        for (code, slot) in names.iter_mut().enumerate() {
-            *slot = base.glyph(code as u8).map(str::as_bytes);
+        if let Some(base) = base {
+            for (code, slot) in names.iter_mut().enumerate() {
+                *slot = base.glyph(code as u8).map(str::as_bytes);
+            }
         }
         for (code, name) in differences {
             names[*code as usize] = Some(name.as_slice());
         }
+        let mut overridden = [false; 256];
+        for (code, _) in differences {
+            overridden[*code as usize] = true;
+        }
+        let cached = base.map(base_texts);
         let mut text = Vec::with_capacity(256);
         let mut widths = Vec::with_capacity(256);
         let mut s = String::new();
         for (code, name) in names.iter().enumerate() {
-            s.clear();
-            if let Some(name) = name {
-                // The glyph list maps /a1../a191 to dingbats, right for ZapfDingbats
-                // only; elsewhere such names are private (TeX's Type3 bitmap fonts).
-                let private = base != BaseEncoding::ZapfDingbats
-                    && name.len() > 1
-                    && name[0] == b'a'
-                    && name[1..].iter().all(u8::is_ascii_digit);
-                if private || !encoding::glyph_to_unicode(name, &mut s) {
-                    if let Some(c) = encoding::numeric_glyph_name(name) {
-                        s.push(c);
-                    } else if (0x21..0x7F).contains(&code) && *name != b".notdef" {
-                        // Names private to the font (Type3 bitmap fonts from TeX use
-                        // /a65 and the like): the code is the best guess left.
-                        s.push(code as u8 as char);
-                    }
+            let t: Cow<'static, str> = match cached {
+                // The base's own text, worked out once per process.
+                Some(c) if !overridden[code] && (name.is_some() || differences.is_empty()) => {
+                    Cow::Borrowed(&c[code])
                 }
-            } else if (0x20..0x7F).contains(&code) && differences.is_empty() {
-                s.push(code as u8 as char);
-            }
-            text.push(s.as_str().into());
+                _ => {
+                    s.clear();
+                    glyph_text(*name, base, code as u8, differences.is_empty(), &mut s);
+                    Cow::Owned(s.clone())
+                }
+            };
+            text.push(t);
             widths.push(match std14 {
                 Some(f) => f.width(code as u8, *name) as f32 * 0.001,
                 None => 0.5,
@@ -240,6 +300,8 @@ impl Font {
                     CodeMap::Identity
                 } else if n.starts_with(b"Uni") && (contains(n, b"UCS2") || contains(n, b"UTF16")) {
                     CodeMap::Utf16
+                } else if let Some(charset) = legacy_charset(n) {
+                    CodeMap::Charset(charset, Box::new(predefined_codespace(n)))
                 } else {
                     CodeMap::Embedded(Box::new(predefined_codespace(n)))
                 };
@@ -263,6 +325,14 @@ impl Font {
             .get::<Array<'_>>(b"DescendantFonts")
             .and_then(|a| a.iter::<Dict<'_>>().next());
         if let Some(cid_font) = descendant {
+            font.collection = cid_font
+                .get::<Dict<'_>>(b"CIDSystemInfo")
+                .filter(|d| {
+                    d.get::<hayro_syntax::object::String<'_>>(b"Registry")
+                        .is_some_and(|r| r.as_bytes() == b"Adobe")
+                })
+                .and_then(|d| d.get::<hayro_syntax::object::String<'_>>(b"Ordering"))
+                .and_then(|o| Collection::from_ordering(o.as_bytes()));
             font.default_width = cid_font.get::<f32>(b"DW").unwrap_or(1000.0) * 0.001;
             if let Some(w) = cid_font.get::<Array<'_>>(b"W") {
                 font.cid_widths = read_cid_widths(&w);
@@ -292,7 +362,7 @@ impl Font {
                         }
                     }
                 }
-                CodeMap::Embedded(cmap) => {
+                CodeMap::Embedded(cmap) | CodeMap::Charset(_, cmap) => {
                     let (code, len) = cmap.next_code(bytes);
                     Code {
                         code,
@@ -326,7 +396,30 @@ impl Font {
                     }
                     None => false,
                 },
-                _ => false,
+                CodeMap::Charset(charset, _) => {
+                    let bytes = code.code.to_be_bytes();
+                    let bytes = &bytes[4 - (code.len as usize).clamp(1, 4)..];
+                    let (text, malformed) = charset.decode_without_bom_handling(bytes);
+                    if malformed || text.is_empty() {
+                        return false;
+                    }
+                    out.push_str(&text);
+                    true
+                }
+                CodeMap::Identity | CodeMap::Embedded(_) => {
+                    // A predefined CMap known only by its code lengths has no CIDs.
+                    let cid = match &self.code_map {
+                        CodeMap::Embedded(c) => c.cid(code.code),
+                        _ => Some(code.code),
+                    };
+                    match self.collection.zip(cid).and_then(|(c, cid)| c.unicode(cid)) {
+                        Some(c) => {
+                            out.push(c);
+                            true
+                        }
+                        None => false,
+                    }
+                }
             },
         }
     }
@@ -358,6 +451,56 @@ impl Font {
     }
 }
 
+/// The text of each code of a base encoding without differences (see [`glyph_text`]).
+fn base_texts(base: BaseEncoding) -> &'static [Box<str>] {
+    static TABLES: [OnceLock<Vec<Box<str>>>; 5] = [const { OnceLock::new() }; 5];
+    TABLES[base as usize].get_or_init(|| {
+        let mut s = String::new();
+        (0..=255u8)
+            .map(|code| {
+                s.clear();
+                glyph_text(
+                    base.glyph(code).map(str::as_bytes),
+                    Some(base),
+                    code,
+                    true,
+                    &mut s,
+                );
+                s.as_str().into()
+            })
+            .collect()
+    })
+}
+
+/// Appends the text of glyph `name` at `code` of a simple font to `s`.
+fn glyph_text(
+    name: Option<&[u8]>,
+    base: Option<BaseEncoding>,
+    code: u8,
+    no_differences: bool,
+    s: &mut String,
+) {
+    if let Some(name) = name {
+        // The glyph list maps /a1../a191 to dingbats, right for ZapfDingbats
+        // only; elsewhere such names are private (TeX's Type3 bitmap fonts).
+        let private = base != Some(BaseEncoding::ZapfDingbats)
+            && name.len() > 1
+            && name[0] == b'a'
+            && name[1..].iter().all(u8::is_ascii_digit);
+        if private || !encoding::glyph_to_unicode(name, s) {
+            if let Some(c) = encoding::numeric_glyph_name(name) {
+                s.push(c);
+            } else if (0x21..0x7F).contains(&code) && name != b".notdef" {
+                // Names private to the font (Type3 bitmap fonts from TeX use
+                // /a65 and the like): the code is the best guess left.
+                s.push(code as char);
+            }
+        }
+    } else if (0x20..0x7F).contains(&code) && no_differences {
+        s.push(code as char);
+    }
+}
+
 fn subtype_is(dict: &Dict<'_>, t: &[u8]) -> bool {
     dict.get::<Name<'_>>(b"Subtype")
         .is_some_and(|n| n.as_ref() == t)
@@ -365,6 +508,30 @@ fn subtype_is(dict: &Dict<'_>, t: &[u8]) -> bool {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The legacy charset a predefined CMap's codes are in (ISO 32000-1 §9.7.5.2, Table 118),
+/// for the CMaps encoding_rs can decode.
+fn legacy_charset(name: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let name = name
+        .strip_suffix(b"-H")
+        .or_else(|| name.strip_suffix(b"-V"))?;
+    Some(if contains(name, b"RKSJ") {
+        encoding_rs::SHIFT_JIS
+    } else if name.starts_with(b"GB") {
+        // GB-EUC, GBpc-EUC, GBK-EUC, GBKp-EUC, GBK2K: GBK and GB 18030 are supersets.
+        encoding_rs::GB18030
+    } else if contains(name, b"B5") {
+        // B5pc, ETen-B5, ETenms-B5, HKscs-B5, HKdla-B5, HKgccs-B5 ...
+        encoding_rs::BIG5
+    } else if name.starts_with(b"KSC") {
+        // KSC-EUC, KSCms-UHC, KSCpc-EUC: EUC-KR as extended by Windows (UHC).
+        encoding_rs::EUC_KR
+    } else if name == b"EUC" || name == b"78-EUC" || name == b"Ext-EUC" {
+        encoding_rs::EUC_JP
+    } else {
+        return None;
+    })
 }
 
 /// Code lengths of the common predefined CJK CMaps (§9.7.5.2), so that strings at
@@ -385,6 +552,52 @@ fn predefined_codespace(name: &[u8]) -> CMap {
     };
     CMap::parse(spec)
 }
+
+/// The em of a Type3 font in text space units per unit of font size. Glyph space is
+/// whatever the producer chose (dvips bitmap fonts: FontMatrix 0.012, glyphs ~80 units
+/// high), so the glyph box height mapped through /FontMatrix is the best measure; an
+/// empty or absurd box (§9.6.5 allows all zeros) leaves the text space unit, which is
+/// one em by the convention of the other font types.
+fn type3_em(dict: &Dict<'_>) -> f32 {
+    let (_, sy) = font_matrix_scale(dict);
+    let bbox: Vec<f32> = dict
+        .get::<Array<'_>>(b"FontBBox")
+        .map(|a| a.iter::<f32>().take(4).collect())
+        .unwrap_or_default();
+    if bbox.len() == 4 {
+        let em = ((bbox[3] - bbox[1]) * sy).abs();
+        if em.is_finite() && (0.2..=5.0).contains(&em) {
+            return em;
+        }
+    }
+    1.0
+}
+
+/// The built-in encoding of the embedded font program (Type 1 or bare CFF), if it has
+/// its own. Of a Type 1 program only the clear-text part before `eexec` is inflated.
+fn program_encoding_of(descriptor: &Dict<'_>) -> Option<Vec<(u8, Vec<u8>)>> {
+    if let Some(file) = descriptor.get::<Stream<'_>>(b"FontFile3") {
+        if file
+            .dict()
+            .get::<Name<'_>>(b"Subtype")
+            .is_some_and(|s| s.as_ref() == b"Type1C")
+        {
+            return program::cff_encoding(&stream::decode(&file, MAX_CMAP)?);
+        }
+        return None;
+    }
+    let file = descriptor.get::<Stream<'_>>(b"FontFile")?;
+    let clear_len = file
+        .dict()
+        .get::<i64>(b"Length1")
+        .filter(|&n| n > 0)
+        .map_or(MAX_CLEAR_TEXT, |n| (n as usize).min(MAX_CLEAR_TEXT));
+    let data = stream::decode(&file, clear_len)?;
+    program::type1_encoding(&data)
+}
+
+/// The clear-text part of a Type 1 program is read up to this many bytes.
+const MAX_CLEAR_TEXT: usize = 64 << 10;
 
 /// /FontMatrix of a Type3 font: (x scale, y scale), default 0.001 (§9.6.5).
 fn font_matrix_scale(dict: &Dict<'_>) -> (f32, f32) {
@@ -575,6 +788,63 @@ mod tests {
             b"ABab",
         );
         assert_eq!(t, "ABa");
+    }
+
+    #[test]
+    fn type3_em_comes_from_the_glyph_box() {
+        // pdfpig__MOZILLA-10372-2: dvips fonts have FontMatrix 0.01204 and glyphs ~80
+        // units high; taking 1000 glyph units as the em made every word gap look like
+        // kerning, and the words ran together.
+        use hayro_syntax::object::FromBytes;
+        let load = |d: &[u8]| Font::load(&Dict::from_bytes(d).expect("test dict parses"));
+        let f = load(
+            b"<< /Subtype /Type3 /FontMatrix [0.01204 0 0 0.01204 0 0] \
+              /FontBBox [0 -17 80 59] >>",
+        );
+        assert!((f.size_scale - 0.915).abs() < 0.01, "{}", f.size_scale);
+        let f = load(b"<< /Subtype /Type3 /FontMatrix [1 0 0 1 0 0] /FontBBox [0 0 0 0] >>");
+        assert_eq!(f.size_scale, 1.0);
+    }
+
+    fn decode(dict: &[u8], bytes: &[u8]) -> String {
+        use hayro_syntax::object::FromBytes;
+        let font = Font::load(&Dict::from_bytes(dict).expect("test dict parses"));
+        let (mut s, mut pos) = (String::new(), 0);
+        while pos < bytes.len() {
+            let code = font.next_code(&bytes[pos..]);
+            pos += code.len as usize;
+            font.push_text(code, &mut s);
+        }
+        s
+    }
+
+    #[test]
+    fn gbk_euc_codes_decode_without_to_unicode() {
+        // pdfpig__Type0_CJK_Font, pdfplumber__pr-136-example: /Encoding /GBK-EUC-H and
+        // no ToUnicode; the codes are GBK.
+        let t = decode(
+            b"<< /Subtype /Type0 /Encoding /GBK-EUC-H /DescendantFonts [<< \
+              /CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> >>] >>",
+            b"2010 \xc4\xea",
+        );
+        assert_eq!(t, "2010 \u{5e74}");
+        let t = decode(
+            b"<< /Subtype /Type0 /Encoding /90ms-RKSJ-H >>",
+            b"\x82\xa0A",
+        );
+        assert_eq!(t, "\u{3042}A");
+    }
+
+    #[test]
+    fn identity_cids_of_adobe_collections_decode_without_to_unicode() {
+        // pdfminer__nlp2004slides: Identity-H over Adobe-Japan1, no ToUnicode.
+        let dict = b"<< /Subtype /Type0 /Encoding /Identity-H /DescendantFonts [<< \
+              /CIDSystemInfo << /Registry (Adobe) /Ordering (Japan1) /Supplement 6 >> >>] >>";
+        // CID 34 is 'A', CID 843 is HIRAGANA LETTER A.
+        assert_eq!(decode(dict, b"\x00\x22\x03\x4b"), "A\u{3042}");
+        let identity = b"<< /Subtype /Type0 /Encoding /Identity-H /DescendantFonts [<< \
+              /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) >> >>] >>";
+        assert_eq!(decode(identity, b"\x00\x22"), "");
     }
 
     #[test]

@@ -8,6 +8,7 @@ Sources, all data rather than code:
   * the Adobe Glyph List (glyphlist.txt, BSD-3-Clause, Adobe) as shipped in fontTools.agl;
   * glyph widths of the standard 14 fonts from Adobe's AFM files, as converted by groff's
     afmtodit into /usr/share/groff/*/font/devps (Courier is 600 throughout);
+  * the CFF standard strings (Adobe TN #5176 Appendix A) from fontTools.cffLib;
   * WinAnsiEncoding from cp1252 and MacRomanEncoding from mac_roman, with the differences
     listed in ISO 32000-1 Annex D.2 applied; StandardEncoding written out from Annex D.2.
 """
@@ -149,3 +150,11 @@ for label, widths, codes in (("SYMBOL", sym_w, sym_codes), ("ZAPF_DINGBATS", zd_
     for i in range(0, 256, 16):
         print("    " + ", ".join(row[i : i + 16]) + ",")
     print("];")
+# The CFF standard strings (Adobe Technical Note #5176, Appendix A), as fontTools lists them.
+from fontTools.cffLib import cffStandardStrings
+
+print("/// The 391 standard strings of CFF (SIDs 0..=390), for glyph names in CFF charsets.")
+print("pub static CFF_STANDARD_STRINGS: [&str; %d] = [" % len(cffStandardStrings))
+for n in cffStandardStrings:
+    print("    %s," % rust_str(n))
+print("];")

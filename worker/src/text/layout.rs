@@ -39,16 +39,24 @@ struct Last {
 pub struct TextBuilder {
     text: String,
     last: Option<Last>,
+    /// Where the current line starts in `text`.
+    line_start: usize,
+    /// Whether the current line holds right-to-left letters (see [`logical_order`]).
+    line_rtl: bool,
+    scratch: Vec<char>,
 }
 
 impl TextBuilder {
     pub fn clear(&mut self) {
         self.text.clear();
         self.last = None;
+        self.line_start = 0;
+        self.line_rtl = false;
     }
 
     /// The page text so far, without trailing whitespace.
     pub fn finish(&mut self) -> &str {
+        self.end_line();
         let n = self.text.trim_end().len();
         self.text.truncate(n);
         &self.text
@@ -81,6 +89,7 @@ impl TextBuilder {
                 self.space();
             }
         } else {
+            self.line_rtl |= !text.is_ascii() && text.chars().any(is_rtl);
             self.text.push_str(text);
         }
         self.last = Some(Last {
@@ -103,11 +112,81 @@ impl TextBuilder {
     }
 
     pub fn newline(&mut self) {
+        self.end_line();
         let n = self.text.trim_end_matches([' ', '\t']).len();
         self.text.truncate(n);
         if !self.text.is_empty() && !self.text.ends_with('\n') {
             self.text.push('\n');
         }
+        self.line_start = self.text.len();
+    }
+
+    /// Puts a line with right-to-left letters into logical order.
+    fn end_line(&mut self) {
+        if self.line_rtl {
+            self.line_rtl = false;
+            let start = self.line_start.min(self.text.len());
+            self.scratch.clear();
+            self.scratch.extend(self.text[start..].chars());
+            logical_order(&mut self.scratch);
+            self.text.truncate(start);
+            self.text.extend(self.scratch.iter());
+        }
+        self.line_start = self.text.len();
+    }
+}
+
+/// Hebrew, Arabic, Syriac, Thaana, NKo, Samaritan ... and their presentation forms.
+fn is_rtl(c: char) -> bool {
+    matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF | 0x10800..=0x10FFF | 0x1E800..=0x1EFFF)
+}
+
+/// Combining marks of the right-to-left scripts (Hebrew points, Arabic harakat).
+fn is_rtl_mark(c: char) -> bool {
+    matches!(c as u32, 0x0591..=0x05BD | 0x05BF | 0x05C1..=0x05C2 | 0x05C4..=0x05C5 | 0x05C7
+        | 0x0610..=0x061A | 0x064B..=0x065F | 0x0670 | 0x06D6..=0x06DC | 0x06DF..=0x06E4
+        | 0x06E7..=0x06E8 | 0x06EA..=0x06ED)
+}
+
+/// Glyphs come in drawing order, left to right on the page; right-to-left text is read
+/// the other way (Unicode Bidirectional Algorithm, UAX #9, much simplified: a line with
+/// right-to-left letters is taken as a right-to-left paragraph). The line is reversed,
+/// then runs of left-to-right letters and digits (with the neutrals between them) are
+/// turned back, and marks put back after their base letter.
+fn logical_order(line: &mut [char]) {
+    line.reverse();
+    let ltr = |c: char| c.is_alphanumeric() && !is_rtl(c);
+    let mut i = 0;
+    while i < line.len() {
+        if !ltr(line[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut end = i + 1;
+        let mut j = i + 1;
+        while j < line.len() && !is_rtl(line[j]) {
+            if ltr(line[j]) {
+                end = j + 1;
+            }
+            j += 1;
+        }
+        line[start..end].reverse();
+        i = end;
+    }
+    // Reversed, a base letter follows its marks: move it before them.
+    let mut i = 0;
+    while i < line.len() {
+        if is_rtl_mark(line[i]) {
+            let start = i;
+            while i < line.len() && is_rtl_mark(line[i]) {
+                i += 1;
+            }
+            if i < line.len() {
+                line[start..=i].rotate_right(1);
+            }
+        }
+        i += 1;
     }
 }
 
@@ -143,6 +222,28 @@ mod tests {
         t.push(" ", &at(7.5, 0.0, 2.5));
         t.push("b", &at(20.0, 0.0, 5.0));
         assert_eq!(t.finish(), "a b");
+    }
+
+    #[test]
+    fn right_to_left_lines_come_out_in_logical_order() {
+        // docling__right_to_left_01, pdfcpu__UserFont_Hebrew: glyphs are drawn left to
+        // right on the page, so the letters of every word came out reversed.
+        let mut t = TextBuilder::default();
+        let mut x = 0.0;
+        for g in [
+            "ם", "ו", "ל", "ש", " ", "2", "0", "2", "6", " ", "P", "D", "F",
+        ] {
+            t.push(g, &at(x, 100.0, 5.0));
+            x += 5.0;
+        }
+        t.push("x", &at(0.0, 80.0, 5.0));
+        assert_eq!(t.finish(), "2026 PDF שלום\nx");
+        // A point drawn after its letter stays after it.
+        let mut t = TextBuilder::default();
+        t.push("ב", &at(0.0, 0.0, 5.0));
+        t.push("\u{5b8}", &at(5.0, 0.0, 0.0));
+        t.push("א", &at(5.0, 0.0, 5.0));
+        assert_eq!(t.finish(), "אב\u{5b8}");
     }
 
     #[test]

@@ -2,10 +2,13 @@
 //! ([`cmap`]), encodings and glyph names ([`encoding`]), and the line/space heuristics
 //! ([`layout`]).
 
+#[rustfmt::skip]
+mod cjk;
 pub mod cmap;
 pub mod encoding;
 pub mod font;
 pub mod interp;
 pub mod layout;
+pub mod program;
 #[rustfmt::skip]
 mod tables;
