@@ -4,11 +4,14 @@
 Usage: scripts/soak.py [--minutes 30] [--data-dir DIR] [--binary PATH] [--every 30]
 
 Starts `distributed-benchmark --containers <cores>` for the given time and, every
---every seconds, records the orchestrator's CPU use (from /proc/PID/stat) and each
-container's memory (`docker stats`). At the end it prints one line per sample and a
-summary: the orchestrator's mean CPU in % of one core, and each container's memory at the
-first and last sample and its maximum, so a leak shows as a rising column. It is not part
-of the test suite (it takes half an hour); its figures go into the issue notes.
+--every seconds, records the orchestrator's CPU use (from /proc/PID/stat), each worker
+process's own memory (RssAnon from /proc/PID/status: its heap and stacks, what a leak
+would grow) and each container's memory as `docker stats` shows it (which also counts the
+page cache of the corpus the container has read, so it rises as files are cached). At
+the end it prints one line per sample and a summary: the orchestrator's mean CPU in % of
+one core, and each worker's memory at the first and last sample and its maximum, so a
+leak shows as a rising column. It is not part of the test suite (it takes half an hour);
+its figures go into the issue notes.
 """
 import argparse
 import os
@@ -41,6 +44,23 @@ def container_memory():
         parts = line.split()
         if len(parts) >= 2 and parts[0] in names:
             usage[parts[0]] = parse_size(parts[1])
+    return usage
+
+
+def worker_memory():
+    """{pid: RssAnon bytes} of the worker processes (containers' processes are visible
+    from the host)."""
+    pids = subprocess.run(["pgrep", "-f", "distributed-benchmark worker"],
+                          capture_output=True, text=True, check=False).stdout.split()
+    usage = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("RssAnon:"):
+                        usage[int(pid)] = int(line.split()[1]) * 1024
+        except OSError:
+            pass
     return usage
 
 
@@ -81,18 +101,23 @@ def main():
         cpu_pct = 100 * (now_cpu - last_cpu) / (now_t - last_t)
         last_cpu, last_t = now_cpu, now_t
         mem = container_memory()
-        samples.append((now_t, cpu_pct, mem))
+        anon = worker_memory()
+        samples.append((now_t, cpu_pct, mem, anon))
         mems = " ".join(f"{n}={m / 2**20:.1f}MiB" for n, m in sorted(mem.items()))
-        print(f"t={len(samples) * args.every:6.0f}s orchestrator_cpu={cpu_pct:5.2f}% {mems}", flush=True)
+        anons = " ".join(f"pid{p}={m / 2**20:.1f}MiB" for p, m in sorted(anon.items()))
+        print(f"t={len(samples) * args.every:6.0f}s orchestrator_cpu={cpu_pct:5.2f}% "
+              f"worker_rss_anon: {anons} docker_stats: {mems}", flush=True)
     print(f"exit code {proc.returncode}")
     if not samples:
         sys.exit("no samples taken")
-    cpus = [c for _, c, _ in samples]
+    cpus = [c for _, c, _, _ in samples]
     print(f"orchestrator CPU: mean {sum(cpus) / len(cpus):.2f}% of one core, max {max(cpus):.2f}%")
-    names = sorted({n for _, _, m in samples for n in m})
-    for name in names:
-        series = [m[name] / 2**20 for _, _, m in samples if name in m]
-        print(f"{name}: memory first {series[0]:.1f} MiB, last {series[-1]:.1f} MiB, max {max(series):.1f} MiB")
+    for label, index in (("worker RssAnon", 3), ("docker stats", 2)):
+        keys = sorted({k for s in samples for k in s[index]})
+        for key in keys:
+            series = [s[index][key] / 2**20 for s in samples if key in s[index]]
+            print(f"{label} {key}: first {series[0]:.1f} MiB, last {series[-1]:.1f} MiB, "
+                  f"max {max(series):.1f} MiB over {len(series)} samples")
 
 
 if __name__ == "__main__":
