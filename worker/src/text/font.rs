@@ -132,13 +132,25 @@ impl Font {
             b"Type3" => Self::load_simple(dict, Kind::Type3),
             _ => Self::load_simple(dict, Kind::Simple),
         };
-        if let Some(s) = dict.get::<Stream<'_>>(b"ToUnicode")
-            && let Some(data) = stream::decode(&s, MAX_CMAP)
-        {
-            let cmap = CMap::parse(&data);
-            if cmap.has_unicode() {
-                font.to_unicode = Some(Box::new(cmap));
+        match dict.get::<Object<'_>>(b"ToUnicode") {
+            Some(Object::Stream(s)) => {
+                if let Some(data) = stream::decode(&s, MAX_CMAP) {
+                    let cmap = CMap::parse(&data);
+                    if cmap.has_unicode() {
+                        font.to_unicode = Some(Box::new(cmap));
+                    }
+                }
             }
+            // pdfminer__issue-625-identity-cmap: `/ToUnicode /Identity-H` (not a stream,
+            // against §9.10.3) from writers whose codes are UCS-2; MuPDF reads it so.
+            Some(Object::Name(n)) if n.starts_with(b"Identity") => {
+                if let CodeMap::Identity = font.code_map
+                    && let Kind::Type0 { .. } = font.kind
+                {
+                    font.code_map = CodeMap::Utf16;
+                }
+            }
+            _ => {}
         }
         font
     }
@@ -845,6 +857,16 @@ mod tests {
         let identity = b"<< /Subtype /Type0 /Encoding /Identity-H /DescendantFonts [<< \
               /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) >> >>] >>";
         assert_eq!(decode(identity, b"\x00\x22"), "");
+    }
+
+    #[test]
+    fn identity_to_unicode_name_reads_codes_as_ucs2() {
+        // pdfminer__issue-625-identity-cmap: both its pages came out empty.
+        let t = decode(
+            b"<< /Subtype /Type0 /Encoding /Identity-H /ToUnicode /Identity-H >>",
+            b"\x00\x4c\x01\x42",
+        );
+        assert_eq!(t, "L\u{142}");
     }
 
     #[test]
