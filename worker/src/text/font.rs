@@ -854,6 +854,9 @@ mod tests {
               /CIDSystemInfo << /Registry (Adobe) /Ordering (Japan1) /Supplement 6 >> >>] >>";
         // CID 34 is 'A', CID 843 is HIRAGANA LETTER A.
         assert_eq!(decode(dict, b"\x00\x22\x03\x4b"), "A\u{3042}");
+        // pdfminer__jo (Identity-V): CID 2664 is the ideograph, not the radical U+2EDD;
+        // CID 7923, vertical small tsu, is only in the -V CMap.
+        assert_eq!(decode(dict, b"\x0a\x68\x1e\xf3"), "\u{9752}\u{3063}");
         let identity = b"<< /Subtype /Type0 /Encoding /Identity-H /DescendantFonts [<< \
               /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) >> >>] >>";
         assert_eq!(decode(identity, b"\x00\x22"), "");
