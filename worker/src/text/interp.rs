@@ -175,6 +175,8 @@ pub struct Interpreter<'c> {
     forms: u32,
     form_stack: Vec<ObjectIdentifier>,
     glyph_text: String,
+    /// Glyphs entirely outside this box (x0, y0, x1, y1) are dropped.
+    clip: Option<[f64; 4]>,
 }
 
 impl<'c> Interpreter<'c> {
@@ -191,7 +193,37 @@ impl<'c> Interpreter<'c> {
             forms: 0,
             form_stack: Vec::new(),
             glyph_text: String::new(),
+            clip: None,
         }
+    }
+
+    /// Drops glyphs entirely outside the page's media box, as MuPDF does: printer's marks
+    /// and job tickets parked off the page (pdfminer__i1040nr) are not page text.
+    pub fn clip_to(&mut self, media_box: [f64; 4]) {
+        let [x0, y0, x1, y1] = media_box;
+        let b = [x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)];
+        if b.iter().all(|v| v.is_finite()) && b[2] > b[0] && b[3] > b[1] {
+            self.clip = Some(b);
+        }
+    }
+
+    fn outside(&self, g: &GlyphPos) -> bool {
+        let Some([x0, y0, x1, y1]) = self.clip else {
+            return false;
+        };
+        // The glyph's box: its advance, and one em up from the baseline.
+        let up = (-g.dir.1 * g.size, g.dir.0 * g.size);
+        let xs = [g.origin.0, g.end.0, g.origin.0 + up.0, g.end.0 + up.0];
+        let ys = [g.origin.1, g.end.1, g.origin.1 + up.1, g.end.1 + up.1];
+        let (gx0, gx1) = (
+            xs.iter().copied().fold(f64::MAX, f64::min),
+            xs.iter().copied().fold(f64::MIN, f64::max),
+        );
+        let (gy0, gy1) = (
+            ys.iter().copied().fold(f64::MAX, f64::min),
+            ys.iter().copied().fold(f64::MIN, f64::max),
+        );
+        gx1 < x0 || gx0 > x1 || gy1 < y0 || gy0 > y1
     }
 
     /// Runs a page's content stream with its resources.
@@ -537,6 +569,12 @@ impl<'c> Interpreter<'c> {
                 dir,
                 size,
             };
+            if self.outside(&g) {
+                if step.is_finite() {
+                    adv += step;
+                }
+                continue;
+            }
             match actual.as_deref_mut() {
                 Some(Marked {
                     actual_text: Some(t),
@@ -609,6 +647,23 @@ mod tests {
     fn actual_text_replaces_glyphs() {
         let t = run(b"BT /F 10 Tf /Span << /ActualText (fi) >> BDC (XY) Tj EMC (x) Tj ET");
         assert_eq!(t, "fix");
+    }
+
+    #[test]
+    fn glyphs_off_the_media_box_are_dropped() {
+        // pdfminer__i1040nr: a job ticket (USERID DTD ...) set beside the page.
+        let mut fonts = FontCache::default();
+        let mut out = TextBuilder::default();
+        let res = Resources::new(Dict::empty());
+        let mut interp = Interpreter::new(&mut fonts, &mut out, None);
+        interp.clip_to([0.0, 0.0, 612.0, 792.0]);
+        interp
+            .run_page(
+                b"BT /F 10 Tf 700 700 Td (USERID) Tj -690 0 Td (Page) Tj 0 100 Td (x) Tj ET",
+                &res,
+            )
+            .unwrap();
+        assert_eq!(out.finish(), "Page");
     }
 
     #[test]
