@@ -318,6 +318,23 @@ impl<'c> Interpreter<'c> {
                         gs.font = Some(self.font(res, &name, &mut local_fonts));
                     }
                 }
+                // An ExtGState may set the font (§8.4.5, Table 58: /Font [font size]).
+                b"gs" => {
+                    let state = instr.operands().find_map(|o| match o {
+                        Object::Name(n) => res.ext_g_states.get::<Dict<'_>>(n.as_ref()),
+                        _ => None,
+                    });
+                    if let Some(font) =
+                        state.and_then(|d| d.get::<hayro_syntax::object::Array<'_>>(b"Font"))
+                    {
+                        if let Some(dict) = font.iter::<Dict<'_>>().next() {
+                            gs.font = Some(self.fonts.get(&dict));
+                        }
+                        if let Some(size) = font.iter::<f64>().next().filter(|v| v.is_finite()) {
+                            gs.font_size = size;
+                        }
+                    }
+                }
                 b"Tc" => {
                     if let Some(v) = num(0, 1) {
                         gs.char_spacing = v;
@@ -647,6 +664,23 @@ mod tests {
     fn actual_text_replaces_glyphs() {
         let t = run(b"BT /F 10 Tf /Span << /ActualText (fi) >> BDC (XY) Tj EMC (x) Tj ET");
         assert_eq!(t, "fix");
+    }
+
+    #[test]
+    fn ext_g_state_sets_the_font() {
+        use hayro_syntax::object::FromBytes;
+        let mut fonts = FontCache::default();
+        let mut out = TextBuilder::default();
+        let res = Dict::from_bytes(
+            b"<< /ExtGState << /GS1 << /Font [<< /Subtype /Type1 /BaseFont /Courier \
+              /Encoding << /Differences [65 /B] >> >> 10] >> >> >>",
+        )
+        .unwrap();
+        let res = Resources::new(res);
+        Interpreter::new(&mut fonts, &mut out, None)
+            .run_page(b"BT /GS1 gs (AA) Tj ET", &res)
+            .unwrap();
+        assert_eq!(out.finish(), "BB");
     }
 
     #[test]
