@@ -606,7 +606,12 @@ impl<'c> Interpreter<'c> {
                 }
                 _ => {
                     self.glyph_text.clear();
-                    font.push_text(code, &mut self.glyph_text);
+                    // A drawn glyph whose text is unknown (TeX's Type3 ligatures named
+                    // /a28) is U+FFFD, so that "identi\u{FFFD}cation" does not read as a
+                    // word; MuPDF puts the raw code there.
+                    if !font.push_text(code, &mut self.glyph_text) && w > 0.0 {
+                        self.glyph_text.push('\u{FFFD}');
+                    }
                     self.out.push(&self.glyph_text, &g);
                 }
             }
@@ -681,6 +686,25 @@ mod tests {
             .run_page(b"BT /GS1 gs (AA) Tj ET", &res)
             .unwrap();
         assert_eq!(out.finish(), "BB");
+    }
+
+    #[test]
+    fn unknown_glyphs_are_replacement_characters() {
+        // pdfpig__MOZILLA-10372-2: the fi ligature at code 28, named /a28.
+        use hayro_syntax::object::FromBytes;
+        let mut fonts = FontCache::default();
+        let mut out = TextBuilder::default();
+        let res = Dict::from_bytes(
+            b"<< /Font << /T3 << /Subtype /Type3 /FontMatrix [0.01 0 0 0.01 0 0] \
+              /FirstChar 28 /LastChar 28 /Widths [50] \
+              /Encoding << /Differences [28 /a28] >> >> >> >>",
+        )
+        .unwrap();
+        let res = Resources::new(res);
+        Interpreter::new(&mut fonts, &mut out, None)
+            .run_page(b"BT /T3 10 Tf (identi\\034cation) Tj ET", &res)
+            .unwrap();
+        assert_eq!(out.finish(), "identi\u{FFFD}cation");
     }
 
     #[test]
