@@ -572,6 +572,12 @@ fn predefined_codespace(name: &[u8]) -> CMap {
 /// one em by the convention of the other font types.
 fn type3_em(dict: &Dict<'_>) -> f32 {
     let (_, sy) = font_matrix_scale(dict);
+    // The usual 1000-unit glyph space (matplotlib's Type3 fonts): the em is one text
+    // space unit, and the box (with accents and descenders, 1.36 em for Arial) would
+    // make word gaps look like kerning (docling__relative_expert_load_multi).
+    if (0.0009..=0.0011).contains(&sy.abs()) {
+        return 1.0;
+    }
     let bbox: Vec<f32> = dict
         .get::<Array<'_>>(b"FontBBox")
         .map(|a| a.iter::<f32>().take(4).collect())
@@ -815,6 +821,11 @@ mod tests {
         );
         assert!((f.size_scale - 0.915).abs() < 0.01, "{}", f.size_scale);
         let f = load(b"<< /Subtype /Type3 /FontMatrix [1 0 0 1 0 0] /FontBBox [0 0 0 0] >>");
+        assert_eq!(f.size_scale, 1.0);
+        let f = load(
+            b"<< /Subtype /Type3 /FontMatrix [0.001 0 0 0.001 0 0] \
+              /FontBBox [-665 -325 2029 1038] >>",
+        );
         assert_eq!(f.size_scale, 1.0);
     }
 
