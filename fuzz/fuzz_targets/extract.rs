@@ -32,9 +32,13 @@ fuzz_target!(|data: &[u8]| {
         // A panic is caught by the engine and reported; for the fuzzer it is a bug.
         Err(e) => assert_ne!(e.reason, Reason::Panic, "{}", e.detail),
     }
-    // The deadline is checked cooperatively; one slow step past it is a hang.
+    // The deadline is checked cooperatively, between operators and pages; one step far
+    // past it is a loop that does not check it. The bound is loose because the fuzz
+    // build (sanitizer, coverage) runs some inputs ~50x slower than release: the first
+    // finding took 2.1 s here and 40 ms in release (worker/tests/engine.rs,
+    // fuzz_repair_through_many_object_streams). libFuzzer's -timeout catches true hangs.
     assert!(
-        start.elapsed() < Duration::from_secs(2),
+        start.elapsed() < Duration::from_secs(5),
         "took {:?}",
         start.elapsed()
     );

@@ -155,6 +155,8 @@ impl Extractor {
             self.text.clear();
             stream::page_contents(page, stream::MAX_DECODED, &mut self.content);
             let mut interp = Interpreter::new(&mut self.fonts, &mut self.text, limits.deadline);
+            let b = page.media_box();
+            interp.clip_to([b.x0, b.y0, b.x1, b.y1]);
             match interp.run_page(&self.content, page.resources()) {
                 Ok(()) | Err(Stop::Budget) => {}
                 Err(Stop::Timeout) => return Err(timeout()),

@@ -23,14 +23,14 @@ pub enum OpenError {
     Malformed,
     /// The file parses but has no reachable page.
     NoPages,
-    /// Its object streams inflate past [`MAX_OBJECT_STREAMS`].
+    /// Its object and xref streams inflate past [`MAX_OBJECT_STREAMS`].
     Bomb,
 }
 
 impl OpenError {
     pub fn detail(self) -> &'static str {
         match self {
-            OpenError::Bomb => "the object streams inflate past 48 MB: a compression bomb",
+            OpenError::Bomb => "the object and xref streams inflate past 48 MB: a compression bomb",
             OpenError::NotPdf => "no %PDF- header and no PDF objects found",
             OpenError::Encrypted(d) => d,
             OpenError::Malformed => "no readable xref, catalog or page tree (even after repair)",
@@ -109,18 +109,20 @@ impl Document {
     }
 }
 
-/// Most bytes all object streams of a file may inflate to.
+/// Most bytes all object and xref streams of a file may inflate to (the realworld
+/// corpus's largest total is 2 MB).
 pub const MAX_OBJECT_STREAMS: usize = 48 << 20;
 
-/// `hayro-syntax` inflates an object stream (ISO 32000-1 §7.5.7) whole, with no cap, when
-/// an object in it is first read, and keeps it. So before opening, every `/ObjStm`
-/// stream in the file is inflated into a counter (nothing kept) and the total checked.
-/// Encrypted object streams cannot be counted this way (their bytes look like garbage
-/// and count as nothing); the xref stream is inflated by `hayro-syntax` too, but an
-/// xref bomb only holds offsets that fail to resolve.
+/// `hayro-syntax` inflates object streams (ISO 32000-1 §7.5.7) and xref streams (§7.5.8)
+/// whole, with no cap, and keeps the object streams. So before opening, every `/ObjStm`
+/// and `/XRef` stream in the file is inflated into a counter (nothing kept) and the
+/// total checked. Encrypted object streams cannot be counted this way (their bytes look
+/// like garbage and count as nothing).
 fn object_streams_bounded(data: &[u8]) -> bool {
     let mut total = 0usize;
-    for at in memchr::memmem::find_iter(data, b"/ObjStm") {
+    let object_streams = memchr::memmem::find_iter(data, b"/ObjStm");
+    let xref_streams = memchr::memmem::find_iter(data, b"/XRef");
+    for at in object_streams.chain(xref_streams) {
         let dict = &data[at..data.len().min(at + 4096)];
         let Some(keyword) = memchr::memmem::find(dict, b"stream") else {
             continue;
@@ -220,6 +222,9 @@ mod tests {
         let mut ok = b"1 0 obj << /Type/ObjStm >>stream\n".to_vec();
         ok.extend_from_slice(&small);
         assert!(object_streams_bounded(&ok));
+        let mut xref_bomb = b"%PDF-1.5\n9 0 obj << /Type /XRef /W [1 2 1] >>stream\n".to_vec();
+        xref_bomb.extend_from_slice(&z);
+        assert_eq!(open(&xref_bomb).err(), Some(OpenError::Bomb));
     }
 
     #[test]

@@ -271,31 +271,64 @@ fn predictor(dict: &Dict<'_>) -> Option<i32> {
 /// Inflates zlib (or, without a zlib header, raw deflate) data to at most `cap` bytes.
 /// Damaged data yields what was inflated before the damage; `None` when that is nothing.
 pub fn inflate(data: &[u8], cap: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    (inflate_append(data, cap, &mut out) > 0).then_some(out)
+}
+
+/// Inflates `data` onto the end of `out`, at most `cap` bytes; returns how many.
+fn inflate_append(data: &[u8], cap: usize, out: &mut Vec<u8>) -> usize {
+    thread_local! {
+        // The decompressor state is 11 KB: one per thread, reset for each stream.
+        static STATE: std::cell::RefCell<Box<DecompressorOxide>> = Default::default();
+    }
     let mut flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF
         // A wrong checksum does not make the text wrong.
         | inflate_flags::TINFL_FLAG_IGNORE_ADLER32;
     if zlib_header(data) {
         flags |= inflate_flags::TINFL_FLAG_PARSE_ZLIB_HEADER;
     }
-    let mut out = vec![0u8; data.len().saturating_mul(4).max(1024).min(cap.max(1))];
-    let mut state = Box::<DecompressorOxide>::default();
-    let mut input = data;
+    let start = out.len();
+    let mut room = data.len().saturating_mul(4).max(1024).min(cap.max(1));
+    out.resize(start + room, 0);
     let mut pos = 0;
-    loop {
-        let (status, used, written) = decompress(&mut state, input, &mut out, pos, flags);
-        pos += written;
-        input = input.get(used..).unwrap_or(&[]);
-        match status {
-            TINFLStatus::HasMoreOutput if out.len() < cap => {
-                let grown = out.len().saturating_mul(2).min(cap);
-                out.resize(grown, 0);
+    STATE.with_borrow_mut(|state| {
+        state.init();
+        let mut input = data;
+        loop {
+            let (status, used, written) = decompress(state, input, &mut out[start..], pos, flags);
+            pos += written;
+            input = input.get(used..).unwrap_or(&[]);
+            match status {
+                TINFLStatus::HasMoreOutput if room < cap => {
+                    room = room.saturating_mul(2).min(cap);
+                    out.resize(start + room, 0);
+                }
+                // Done, the cap reached, truncated input or damaged data: keep what we have.
+                _ => break,
             }
-            // Done, the cap reached, truncated input or damaged data: keep what we have.
-            _ => break,
         }
+    });
+    out.truncate(start + pos);
+    pos
+}
+
+/// As [`decode`], appended to `out`; plain FlateDecode (the usual content stream) is
+/// inflated straight into it.
+fn decode_append(stream: &Stream<'_>, cap: usize, out: &mut Vec<u8>) -> bool {
+    let filters = stream.filters();
+    if filters.len() == 1
+        && filters[0] == Filter::FlateDecode
+        && predictor(stream.dict()).is_none_or(|p| p <= 1)
+    {
+        return inflate_append(&stream.raw_data(), cap, out) > 0;
     }
-    out.truncate(pos);
-    (!out.is_empty()).then_some(out)
+    match decode(stream, cap) {
+        Some(d) => {
+            out.extend_from_slice(&d);
+            true
+        }
+        None => false,
+    }
 }
 
 /// Appends the decoded content streams of a page to `out` (ISO 32000-1 §7.8.2: an array
@@ -304,17 +337,14 @@ pub fn inflate(data: &[u8], cap: usize) -> Option<Vec<u8>> {
 pub fn page_contents(page: &Page<'_>, cap: usize, out: &mut Vec<u8>) {
     let dict = page.raw();
     if let Some(stream) = dict.get::<Stream<'_>>(b"Contents") {
-        if let Some(d) = decode(&stream, cap) {
-            out.extend_from_slice(&d);
-        }
+        decode_append(&stream, cap, out);
     } else if let Some(array) = dict.get::<Array<'_>>(b"Contents") {
         for stream in array.iter::<Stream<'_>>() {
             let room = cap.saturating_sub(out.len());
             if room == 0 {
                 break;
             }
-            if let Some(d) = decode(&stream, room) {
-                out.extend_from_slice(&d);
+            if decode_append(&stream, room, out) {
                 out.push(b'\n');
             }
         }

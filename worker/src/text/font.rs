@@ -132,13 +132,25 @@ impl Font {
             b"Type3" => Self::load_simple(dict, Kind::Type3),
             _ => Self::load_simple(dict, Kind::Simple),
         };
-        if let Some(s) = dict.get::<Stream<'_>>(b"ToUnicode")
-            && let Some(data) = stream::decode(&s, MAX_CMAP)
-        {
-            let cmap = CMap::parse(&data);
-            if cmap.has_unicode() {
-                font.to_unicode = Some(Box::new(cmap));
+        match dict.get::<Object<'_>>(b"ToUnicode") {
+            Some(Object::Stream(s)) => {
+                if let Some(data) = stream::decode(&s, MAX_CMAP) {
+                    let cmap = CMap::parse(&data);
+                    if cmap.has_unicode() {
+                        font.to_unicode = Some(Box::new(cmap));
+                    }
+                }
             }
+            // pdfminer__issue-625-identity-cmap: `/ToUnicode /Identity-H` (not a stream,
+            // against §9.10.3) from writers whose codes are UCS-2; MuPDF reads it so.
+            Some(Object::Name(n)) if n.starts_with(b"Identity") => {
+                if let CodeMap::Identity = font.code_map
+                    && let Kind::Type0 { .. } = font.kind
+                {
+                    font.code_map = CodeMap::Utf16;
+                }
+            }
+            _ => {}
         }
         font
     }
@@ -560,6 +572,12 @@ fn predefined_codespace(name: &[u8]) -> CMap {
 /// one em by the convention of the other font types.
 fn type3_em(dict: &Dict<'_>) -> f32 {
     let (_, sy) = font_matrix_scale(dict);
+    // The usual 1000-unit glyph space (matplotlib's Type3 fonts): the em is one text
+    // space unit, and the box (with accents and descenders, 1.36 em for Arial) would
+    // make word gaps look like kerning (docling__relative_expert_load_multi).
+    if (0.0009..=0.0011).contains(&sy.abs()) {
+        return 1.0;
+    }
     let bbox: Vec<f32> = dict
         .get::<Array<'_>>(b"FontBBox")
         .map(|a| a.iter::<f32>().take(4).collect())
@@ -804,6 +822,11 @@ mod tests {
         assert!((f.size_scale - 0.915).abs() < 0.01, "{}", f.size_scale);
         let f = load(b"<< /Subtype /Type3 /FontMatrix [1 0 0 1 0 0] /FontBBox [0 0 0 0] >>");
         assert_eq!(f.size_scale, 1.0);
+        let f = load(
+            b"<< /Subtype /Type3 /FontMatrix [0.001 0 0 0.001 0 0] \
+              /FontBBox [-665 -325 2029 1038] >>",
+        );
+        assert_eq!(f.size_scale, 1.0);
     }
 
     fn decode(dict: &[u8], bytes: &[u8]) -> String {
@@ -842,9 +865,22 @@ mod tests {
               /CIDSystemInfo << /Registry (Adobe) /Ordering (Japan1) /Supplement 6 >> >>] >>";
         // CID 34 is 'A', CID 843 is HIRAGANA LETTER A.
         assert_eq!(decode(dict, b"\x00\x22\x03\x4b"), "A\u{3042}");
+        // pdfminer__jo (Identity-V): CID 2664 is the ideograph, not the radical U+2EDD;
+        // CID 7923, vertical small tsu, is only in the -V CMap.
+        assert_eq!(decode(dict, b"\x0a\x68\x1e\xf3"), "\u{9752}\u{3063}");
         let identity = b"<< /Subtype /Type0 /Encoding /Identity-H /DescendantFonts [<< \
               /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) >> >>] >>";
         assert_eq!(decode(identity, b"\x00\x22"), "");
+    }
+
+    #[test]
+    fn identity_to_unicode_name_reads_codes_as_ucs2() {
+        // pdfminer__issue-625-identity-cmap: both its pages came out empty.
+        let t = decode(
+            b"<< /Subtype /Type0 /Encoding /Identity-H /ToUnicode /Identity-H >>",
+            b"\x00\x4c\x01\x42",
+        );
+        assert_eq!(t, "L\u{142}");
     }
 
     #[test]

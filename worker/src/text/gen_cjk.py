@@ -4,10 +4,10 @@
 Run with Debian's python3 (needs poppler-data installed):
     /usr/bin/python3 worker/src/text/gen_cjk.py > worker/src/text/cjk.rs
 
-Source: Adobe's Unicode CMaps Uni{JIS,GB,CNS,KS}-UTF32-H (Unicode -> CID), as shipped by
+Source: Adobe's Unicode CMaps Uni{JIS,GB,CNS,KS}-UTF32-H and -V (Unicode -> CID), as shipped by
 Debian's poppler-data in /usr/share/poppler/cMap/Adobe-*/ (Copyright 1990-2022 Adobe,
 BSD-3-Clause). They are inverted here: for each CID the lowest code point that maps to
-it (so a unified ideograph wins over its compatibility twin), stored densely by CID
+it, a unified ideograph winning over a radical or compatibility twin, stored densely by CID
 (0 = none).
 """
 import re
@@ -21,14 +21,34 @@ CMAPS = [
 ROOT = "/usr/share/poppler/cMap/"
 
 
+def rank(u):
+    # Radicals (U+2E80..U+2FDF) and compatibility ideographs (U+F900..U+FAFF) lose to the
+    # unified ideograph they look like: text search and NFKC want the latter.
+    return (0x2E80 <= u <= 0x2FDF or 0xF900 <= u <= 0xFAFF, u)
+
+
 def read(path):
-    text = open(ROOT + path, encoding="latin-1").read()
     best = {}
+    # The -V CMap adds the vertical variants (small kana, brackets turned upright ...),
+    # read as the character they stand for; the -H mapping wins where both map a CID.
+    parse(path, best)
+    vertical = {}
+    parse(path[:-1] + "V", vertical)
+    for cid, u in vertical.items():
+        best.setdefault(cid, u)
+    table = [0] * (max(best) + 1)
+    for cid, u in best.items():
+        table[cid] = u
+    return table
+
+
+def parse(path, best):
+    text = open(ROOT + path, encoding="latin-1").read()
 
     def put(u, cid):
         if 0xD800 <= u < 0xE000 or 0xE000 <= u < 0xF900:
             return  # surrogates and the private use area say nothing
-        if cid not in best or u < best[cid]:
+        if cid not in best or rank(u) < rank(best[cid]):
             best[cid] = u
 
     for block in re.findall(r"begincidrange(.*?)endcidrange", text, re.S):
@@ -39,10 +59,6 @@ def read(path):
     for block in re.findall(r"begincidchar(.*?)endcidchar", text, re.S):
         for u, cid in re.findall(r"<([0-9a-fA-F]+)>\s*(\d+)", block):
             put(int(u, 16), int(cid))
-    table = [0] * (max(best) + 1)
-    for cid, u in best.items():
-        table[cid] = u
-    return table
 
 
 def main():

@@ -175,6 +175,8 @@ pub struct Interpreter<'c> {
     forms: u32,
     form_stack: Vec<ObjectIdentifier>,
     glyph_text: String,
+    /// Glyphs entirely outside this box (x0, y0, x1, y1) are dropped.
+    clip: Option<[f64; 4]>,
 }
 
 impl<'c> Interpreter<'c> {
@@ -191,7 +193,37 @@ impl<'c> Interpreter<'c> {
             forms: 0,
             form_stack: Vec::new(),
             glyph_text: String::new(),
+            clip: None,
         }
+    }
+
+    /// Drops glyphs entirely outside the page's media box, as MuPDF does: printer's marks
+    /// and job tickets parked off the page (pdfminer__i1040nr) are not page text.
+    pub fn clip_to(&mut self, media_box: [f64; 4]) {
+        let [x0, y0, x1, y1] = media_box;
+        let b = [x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)];
+        if b.iter().all(|v| v.is_finite()) && b[2] > b[0] && b[3] > b[1] {
+            self.clip = Some(b);
+        }
+    }
+
+    fn outside(&self, g: &GlyphPos) -> bool {
+        let Some([x0, y0, x1, y1]) = self.clip else {
+            return false;
+        };
+        // The glyph's box: its advance, and one em up from the baseline.
+        let up = (-g.dir.1 * g.size, g.dir.0 * g.size);
+        let xs = [g.origin.0, g.end.0, g.origin.0 + up.0, g.end.0 + up.0];
+        let ys = [g.origin.1, g.end.1, g.origin.1 + up.1, g.end.1 + up.1];
+        let (gx0, gx1) = (
+            xs.iter().copied().fold(f64::MAX, f64::min),
+            xs.iter().copied().fold(f64::MIN, f64::max),
+        );
+        let (gy0, gy1) = (
+            ys.iter().copied().fold(f64::MAX, f64::min),
+            ys.iter().copied().fold(f64::MIN, f64::max),
+        );
+        gx1 < x0 || gx0 > x1 || gy1 < y0 || gy0 > y1
     }
 
     /// Runs a page's content stream with its resources.
@@ -284,6 +316,23 @@ impl<'c> Interpreter<'c> {
                     });
                     if let Some(name) = name {
                         gs.font = Some(self.font(res, &name, &mut local_fonts));
+                    }
+                }
+                // An ExtGState may set the font (§8.4.5, Table 58: /Font [font size]).
+                b"gs" => {
+                    let state = instr.operands().find_map(|o| match o {
+                        Object::Name(n) => res.ext_g_states.get::<Dict<'_>>(n.as_ref()),
+                        _ => None,
+                    });
+                    if let Some(font) =
+                        state.and_then(|d| d.get::<hayro_syntax::object::Array<'_>>(b"Font"))
+                    {
+                        if let Some(dict) = font.iter::<Dict<'_>>().next() {
+                            gs.font = Some(self.fonts.get(&dict));
+                        }
+                        if let Some(size) = font.iter::<f64>().next().filter(|v| v.is_finite()) {
+                            gs.font_size = size;
+                        }
                     }
                 }
                 b"Tc" => {
@@ -537,6 +586,12 @@ impl<'c> Interpreter<'c> {
                 dir,
                 size,
             };
+            if self.outside(&g) {
+                if step.is_finite() {
+                    adv += step;
+                }
+                continue;
+            }
             match actual.as_deref_mut() {
                 Some(Marked {
                     actual_text: Some(t),
@@ -551,7 +606,12 @@ impl<'c> Interpreter<'c> {
                 }
                 _ => {
                     self.glyph_text.clear();
-                    font.push_text(code, &mut self.glyph_text);
+                    // A drawn glyph whose text is unknown (TeX's Type3 ligatures named
+                    // /a28) is U+FFFD, so that "identi\u{FFFD}cation" does not read as a
+                    // word; MuPDF puts the raw code there.
+                    if !font.push_text(code, &mut self.glyph_text) && w > 0.0 {
+                        self.glyph_text.push('\u{FFFD}');
+                    }
                     self.out.push(&self.glyph_text, &g);
                 }
             }
@@ -609,6 +669,59 @@ mod tests {
     fn actual_text_replaces_glyphs() {
         let t = run(b"BT /F 10 Tf /Span << /ActualText (fi) >> BDC (XY) Tj EMC (x) Tj ET");
         assert_eq!(t, "fix");
+    }
+
+    #[test]
+    fn ext_g_state_sets_the_font() {
+        use hayro_syntax::object::FromBytes;
+        let mut fonts = FontCache::default();
+        let mut out = TextBuilder::default();
+        let res = Dict::from_bytes(
+            b"<< /ExtGState << /GS1 << /Font [<< /Subtype /Type1 /BaseFont /Courier \
+              /Encoding << /Differences [65 /B] >> >> 10] >> >> >>",
+        )
+        .unwrap();
+        let res = Resources::new(res);
+        Interpreter::new(&mut fonts, &mut out, None)
+            .run_page(b"BT /GS1 gs (AA) Tj ET", &res)
+            .unwrap();
+        assert_eq!(out.finish(), "BB");
+    }
+
+    #[test]
+    fn unknown_glyphs_are_replacement_characters() {
+        // pdfpig__MOZILLA-10372-2: the fi ligature at code 28, named /a28.
+        use hayro_syntax::object::FromBytes;
+        let mut fonts = FontCache::default();
+        let mut out = TextBuilder::default();
+        let res = Dict::from_bytes(
+            b"<< /Font << /T3 << /Subtype /Type3 /FontMatrix [0.01 0 0 0.01 0 0] \
+              /FirstChar 28 /LastChar 28 /Widths [50] \
+              /Encoding << /Differences [28 /a28] >> >> >> >>",
+        )
+        .unwrap();
+        let res = Resources::new(res);
+        Interpreter::new(&mut fonts, &mut out, None)
+            .run_page(b"BT /T3 10 Tf (identi\\034cation) Tj ET", &res)
+            .unwrap();
+        assert_eq!(out.finish(), "identi\u{FFFD}cation");
+    }
+
+    #[test]
+    fn glyphs_off_the_media_box_are_dropped() {
+        // pdfminer__i1040nr: a job ticket (USERID DTD ...) set beside the page.
+        let mut fonts = FontCache::default();
+        let mut out = TextBuilder::default();
+        let res = Resources::new(Dict::empty());
+        let mut interp = Interpreter::new(&mut fonts, &mut out, None);
+        interp.clip_to([0.0, 0.0, 612.0, 792.0]);
+        interp
+            .run_page(
+                b"BT /F 10 Tf 700 700 Td (USERID) Tj -690 0 Td (Page) Tj 0 100 Td (x) Tj ET",
+                &res,
+            )
+            .unwrap();
+        assert_eq!(out.finish(), "Page");
     }
 
     #[test]

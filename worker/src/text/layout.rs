@@ -21,6 +21,8 @@ pub struct GlyphPos {
 /// A gap wider than this many ems reads as a word break. TeX's inter-word space is
 /// about 0.33 em, kerning inside words rarely passes 0.1 em.
 const SPACE_GAP: f64 = 0.15;
+/// The same, next to a Chinese or Japanese character.
+const CJK_SPACE_GAP: f64 = 1.0;
 /// A baseline shift of more than this many ems starts a new line (superscripts move
 /// by about 0.3 to 0.4 em and stay on the line).
 const LINE_SHIFT: f64 = 0.5;
@@ -80,7 +82,9 @@ impl TextBuilder {
             let size = l.size.max(g.size).max(1e-6);
             if !same_dir || across.abs() > LINE_SHIFT * size {
                 self.newline();
-            } else if (along > SPACE_GAP * size || along < -BACK_JUMP * size) && !text.is_empty() {
+            } else if (along > self.gap_for(text) * size || along < -BACK_JUMP * size)
+                && !text.is_empty()
+            {
                 self.space();
             }
         }
@@ -97,6 +101,20 @@ impl TextBuilder {
             dir: g.dir,
             size: g.size,
         });
+    }
+
+    /// The gap (in ems) that reads as a word break before `next`. Chinese and Japanese
+    /// put no spaces between words: a gap between two ideographs or kana is layout
+    /// (spaced-out headings), unless it is wide. Next to digits or Latin it still counts
+    /// (table columns).
+    fn gap_for(&self, next: &str) -> f64 {
+        let prev = self.text.chars().next_back();
+        let next = next.chars().next();
+        if prev.is_some_and(is_cjk) && next.is_some_and(is_cjk) {
+            CJK_SPACE_GAP
+        } else {
+            SPACE_GAP
+        }
     }
 
     /// Adds text that has no position of its own (e.g. /ActualText); it follows the
@@ -139,6 +157,12 @@ impl TextBuilder {
 /// Hebrew, Arabic, Syriac, Thaana, NKo, Samaritan ... and their presentation forms.
 fn is_rtl(c: char) -> bool {
     matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF | 0x10800..=0x10FFF | 0x1E800..=0x1EFFF)
+}
+
+/// Han ideographs, kana and CJK punctuation: scripts written without word spaces.
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3000..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF
+        | 0xFF00..=0xFF60 | 0x20000..=0x3FFFF)
 }
 
 /// Combining marks of the right-to-left scripts (Hebrew points, Arabic harakat).
@@ -244,6 +268,18 @@ mod tests {
         t.push("\u{5b8}", &at(5.0, 0.0, 0.0));
         t.push("א", &at(5.0, 0.0, 5.0));
         assert_eq!(t.finish(), "אב\u{5b8}");
+    }
+
+    #[test]
+    fn spaced_out_cjk_headings_stay_one_word() {
+        // pdfpig__0000851: "広 報 誌 の 発 行" for MuPDF's "広報誌の発行"; a digit next to
+        // an ideograph keeps the usual rule (table columns in pypdf__issue-914).
+        let mut t = TextBuilder::default();
+        t.push("広", &at(0.0, 0.0, 10.0));
+        t.push("報", &at(15.0, 0.0, 10.0));
+        t.push("2", &at(30.0, 0.0, 5.0));
+        t.push("誌", &at(50.0, 0.0, 10.0));
+        assert_eq!(t.finish(), "広報 2 誌");
     }
 
     #[test]
