@@ -33,7 +33,8 @@ pub fn extract(file: &std::path::Path) -> Result<u8> {
         }
     };
     let limits = worker::engine::Limits::default();
-    let mut outcome = worker::engine::extract(&bytes, &limits, &mut on_page);
+    let mut outcome =
+        worker::engine::Extractor::default().extract_loaded(&bytes, &limits, &mut on_page);
     if bytes.changed_underneath() {
         outcome = Err(worker::engine::ExtractError {
             reason: worker::protocol::Reason::Io,

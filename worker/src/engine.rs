@@ -7,7 +7,10 @@
 
 use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::time::Instant;
+
+use hayro_syntax::PdfData;
 
 use crate::pdf::{Document, OpenError, stream};
 use crate::protocol::Reason;
@@ -76,7 +79,15 @@ pub struct Extractor {
     text: TextBuilder,
     fonts: FontCache,
     /// The copy of the current file that `hayro-syntax` reads (see [`Document::open`]).
-    data: std::sync::Arc<Vec<u8>>,
+    data: Arc<Vec<u8>>,
+}
+
+/// The bytes of one file as the engine gets them.
+enum Input<'a> {
+    /// Copied into the extractor's reused buffer (hayro-syntax needs owned data).
+    Borrowed(&'a [u8]),
+    /// Already shared, e.g. a mapped file: used as is, no copy.
+    Shared(PdfData),
 }
 
 impl Extractor {
@@ -87,8 +98,42 @@ impl Extractor {
         limits: &Limits,
         on_page: &mut dyn FnMut(u32, &str) -> ControlFlow<()>,
     ) -> Result<Outcome, ExtractError> {
+        self.extract_input(Input::Borrowed(data), limits, on_page)
+    }
+
+    /// As [`extract`], for bytes the caller already holds in an `Arc` (a mapped file):
+    /// they are parsed where they are, without copying the file.
+    pub fn extract_shared<T: AsRef<[u8]> + Send + Sync + 'static>(
+        &mut self,
+        data: Arc<T>,
+        limits: &Limits,
+        on_page: &mut dyn FnMut(u32, &str) -> ControlFlow<()>,
+    ) -> Result<Outcome, ExtractError> {
+        self.extract_input(Input::Shared(PdfData::from(data)), limits, on_page)
+    }
+
+    /// As [`extract`], for a file loaded by [`crate::source::load`]: a mapping is parsed
+    /// where it is, read bytes are copied into the reused buffer.
+    pub fn extract_loaded(
+        &mut self,
+        bytes: &crate::source::Bytes<'_>,
+        limits: &Limits,
+        on_page: &mut dyn FnMut(u32, &str) -> ControlFlow<()>,
+    ) -> Result<Outcome, ExtractError> {
+        match bytes {
+            crate::source::Bytes::Mapped(map) => self.extract_shared(map.clone(), limits, on_page),
+            crate::source::Bytes::Read(data) => self.extract(data, limits, on_page),
+        }
+    }
+
+    fn extract_input(
+        &mut self,
+        input: Input<'_>,
+        limits: &Limits,
+        on_page: &mut dyn FnMut(u32, &str) -> ControlFlow<()>,
+    ) -> Result<Outcome, ExtractError> {
         let result = catch_unwind(AssertUnwindSafe(|| {
-            self.extract_inner(data, limits, on_page)
+            self.extract_inner(input, limits, on_page)
         }));
         // Whatever happened, no font of this document may serve the next one. A large
         // file's copy is not kept for the next (smaller) one.
@@ -116,11 +161,15 @@ impl Extractor {
 
     fn extract_inner(
         &mut self,
-        data: &[u8],
+        input: Input<'_>,
         limits: &Limits,
         on_page: &mut dyn FnMut(u32, &str) -> ControlFlow<()>,
     ) -> Result<Outcome, ExtractError> {
-        let doc = Document::open(data, &mut self.data).map_err(|e| {
+        let opened = match input {
+            Input::Borrowed(data) => Document::open(data, &mut self.data),
+            Input::Shared(data) => Document::open_shared(data),
+        };
+        let doc = opened.map_err(|e| {
             let reason = match e {
                 OpenError::NotPdf => Reason::NotPdf,
                 OpenError::Encrypted(_) => Reason::Encrypted,

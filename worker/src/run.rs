@@ -174,7 +174,7 @@ fn run_inner(args: &WorkerArgs, out: &mut Emitter) -> Result<Event, Fatal> {
         )));
     }
 
-    let mut extractor = Extractor::new(args, catalog.files);
+    let mut extractor = Passes::new(args, catalog.files);
 
     let warmup_start = Instant::now();
     let warmup = if args.warmup > 0.0 {
@@ -275,8 +275,10 @@ struct Window {
 }
 
 /// Extracts files in passes, with the buffers and the first-failure memory reused.
-struct Extractor {
+struct Passes {
     files: Vec<PathBuf>,
+    /// The engine, with its scratch buffers kept from one file to the next.
+    engine: engine::Extractor,
     limits: Limits,
     timeout_per_file: Option<Duration>,
     progress_interval: Duration,
@@ -285,10 +287,11 @@ struct Extractor {
     reported: HashSet<(usize, Phase)>,
 }
 
-impl Extractor {
+impl Passes {
     fn new(args: &WorkerArgs, files: Vec<PathBuf>) -> Self {
-        Extractor {
+        Passes {
             files,
+            engine: engine::Extractor::default(),
             limits: Limits {
                 max_pages: args.max_pages,
                 skip_if_pages_over: args.skip_if_pages_over,
@@ -381,7 +384,7 @@ impl Extractor {
                     }
                     ControlFlow::Continue(())
                 };
-                let result = engine::extract(&bytes, &limits, &mut on_page);
+                let result = self.engine.extract_loaded(&bytes, &limits, &mut on_page);
                 if bytes.changed_underneath() {
                     Err(engine::ExtractError {
                         reason: Reason::Io,

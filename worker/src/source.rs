@@ -14,8 +14,8 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::ops::Deref;
 use std::path::Path;
-use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Once};
 
 use memmap2::Mmap;
 
@@ -24,7 +24,8 @@ pub const MAP_THRESHOLD: u64 = 256 * 1024;
 
 /// The bytes of one file, borrowed from a mapping or from the caller's buffer.
 pub enum Bytes<'buf> {
-    Mapped(Guarded),
+    /// Shared, so the engine can parse the mapping itself without copying the file.
+    Mapped(Arc<Guarded>),
     Read(&'buf [u8]),
 }
 
@@ -57,7 +58,7 @@ pub fn load<'buf>(path: &Path, buf: &'buf mut Vec<u8>) -> io::Result<Bytes<'buf>
         // process truncates the file while it is mapped, touching the vanished pages
         // raises SIGBUS, which the guard below turns into zero pages and a flag.
         if let Ok(map) = unsafe { Mmap::map(&file) } {
-            return Ok(Bytes::Mapped(Guarded::new(map)));
+            return Ok(Bytes::Mapped(Arc::new(Guarded::new(map))));
         }
     }
     buf.clear();
@@ -90,6 +91,12 @@ impl Guarded {
             MAP_START.store(map.as_ptr() as usize, Ordering::SeqCst);
         }
         Guarded { map, registered }
+    }
+}
+
+impl AsRef<[u8]> for Guarded {
+    fn as_ref(&self) -> &[u8] {
+        &self.map
     }
 }
 

@@ -10,7 +10,7 @@ pub mod stream;
 use std::sync::Arc;
 
 use hayro_syntax::page::Page;
-use hayro_syntax::{LoadPdfError, Pdf};
+use hayro_syntax::{LoadPdfError, Pdf, PdfData};
 
 /// Why a document could not be opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,12 +53,32 @@ impl Document {
     /// lazily.
     ///
     /// `hayro-syntax` wants the data as an owned `Arc` (its objects and xref clones hold
-    /// it), so `data` is copied into `buf`, whose allocation is reused when no clone of
-    /// it is alive any more (the previous `Document` dropped). The copy costs about 1%
-    /// of extraction time on the realworld corpus; handing over the borrowed mmap with
-    /// its lifetime erased (phase 1) saved that but was unsound, since `XRef: Clone`
-    /// lets a clone of the data escape any borrow.
+    /// it), so borrowed `data` is copied into `buf`, whose allocation is reused when no
+    /// clone of it is alive any more (the previous `Document` dropped). Handing over a
+    /// borrow with its lifetime erased would be unsound, since `XRef: Clone` lets a clone
+    /// of the data escape any borrow. A mapped file avoids the copy: [`Self::open_shared`].
     pub fn open(data: &[u8], buf: &mut Arc<Vec<u8>>) -> Result<Self, OpenError> {
+        Self::open_with(data, || {
+            match Arc::get_mut(buf) {
+                Some(v) => {
+                    v.clear();
+                    v.extend_from_slice(data);
+                }
+                None => *buf = Arc::new(data.to_vec()),
+            }
+            PdfData::from(buf.clone())
+        })
+    }
+
+    /// Opens a document from bytes already held in an `Arc` (a mapped file): handed to
+    /// `hayro-syntax` as they are, without a copy.
+    pub fn open_shared(data: PdfData) -> Result<Self, OpenError> {
+        let owned = data.clone();
+        Self::open_with(data.as_ref(), move || owned)
+    }
+
+    /// The checks every open makes on the bytes, then `hayro-syntax` on `owned()`.
+    fn open_with(data: &[u8], owned: impl FnOnce() -> PdfData) -> Result<Self, OpenError> {
         let has_header = find(&data[..data.len().min(HEADER_WINDOW)], b"%PDF-").is_some();
         if !has_header && find(data, b" obj").is_none() {
             return Err(OpenError::NotPdf);
@@ -66,14 +86,7 @@ impl Document {
         if !object_streams_bounded(data) {
             return Err(OpenError::Bomb);
         }
-        match Arc::get_mut(buf) {
-            Some(v) => {
-                v.clear();
-                v.extend_from_slice(data);
-            }
-            None => *buf = Arc::new(data.to_vec()),
-        }
-        match Pdf::new(buf.clone()) {
+        match Pdf::new(owned()) {
             Ok(pdf) => {
                 if pdf.pages().is_empty() {
                     return Err(OpenError::NoPages);
