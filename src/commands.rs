@@ -33,14 +33,8 @@ pub fn extract(file: &std::path::Path) -> Result<u8> {
         }
     };
     let limits = worker::engine::Limits::default();
-    let mut outcome =
+    let outcome =
         worker::engine::Extractor::default().extract_loaded(&bytes, &limits, &mut on_page);
-    if bytes.changed_underneath() {
-        outcome = Err(worker::engine::ExtractError {
-            reason: worker::protocol::Reason::Io,
-            detail: "the file shrank while it was being read".into(),
-        });
-    }
     if let Err(e) = out.flush() {
         write_error.get_or_insert(e);
     }

@@ -113,17 +113,25 @@ impl Extractor {
     }
 
     /// As [`extract`], for a file loaded by [`crate::source::load`]: a mapping is parsed
-    /// where it is, read bytes are copied into the reused buffer.
+    /// where it is, read bytes are copied into the reused buffer. A mapped file that
+    /// shrank while it was read is an `io` error, whatever was extracted from it.
     pub fn extract_loaded(
         &mut self,
         bytes: &crate::source::Bytes<'_>,
         limits: &Limits,
         on_page: &mut dyn FnMut(u32, &str) -> ControlFlow<()>,
     ) -> Result<Outcome, ExtractError> {
-        match bytes {
+        let result = match bytes {
             crate::source::Bytes::Mapped(map) => self.extract_shared(map.clone(), limits, on_page),
             crate::source::Bytes::Read(data) => self.extract(data, limits, on_page),
+        };
+        if bytes.changed_underneath() {
+            return Err(ExtractError::new(
+                Reason::Io,
+                "the file shrank while it was being read",
+            ));
         }
+        result
     }
 
     fn extract_input(

@@ -384,15 +384,7 @@ impl Passes {
                     }
                     ControlFlow::Continue(())
                 };
-                let result = self.engine.extract_loaded(&bytes, &limits, &mut on_page);
-                if bytes.changed_underneath() {
-                    Err(engine::ExtractError {
-                        reason: Reason::Io,
-                        detail: "the file shrank while it was being read".into(),
-                    })
-                } else {
-                    result
-                }
+                self.engine.extract_loaded(&bytes, &limits, &mut on_page)
             }
             Err(err) => Err(engine::ExtractError {
                 reason: Reason::Io,

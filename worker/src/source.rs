@@ -223,4 +223,31 @@ mod tests {
         drop(bytes);
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    /// What the engine makes of it: an `io` error, not whatever the zeros parse as.
+    #[test]
+    fn the_engine_counts_a_file_truncated_underneath_as_io() {
+        let _turn = ONE_MAPPING.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = temp_dir("truncated-engine");
+        let path = dir.join("shrinks.pdf");
+        let mut pdf = b"%PDF-1.4\n".to_vec();
+        pdf.resize(2 * MAP_THRESHOLD as usize, b' ');
+        std::fs::write(&path, &pdf).unwrap();
+        let mut buf = Vec::new();
+        let bytes = load(&path, &mut buf).unwrap();
+        assert!(matches!(bytes, Bytes::Mapped(_)));
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        let mut on_page = |_: u32, _: &str| std::ops::ControlFlow::Continue(());
+        let err = crate::engine::Extractor::default()
+            .extract_loaded(&bytes, &Default::default(), &mut on_page)
+            .unwrap_err();
+        assert_eq!(err.reason, crate::protocol::Reason::Io, "{}", err.detail);
+        drop(bytes);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
