@@ -188,6 +188,16 @@ pub(super) fn prose_page(
     footer(content, frame);
 }
 
+/// The running header and a 14 pt bold heading at the top of the text area.
+fn headed_page(content: &mut Content, frame: &PageFrame, rng: &mut Rng) {
+    running_header(content, frame);
+    content.begin_text();
+    content.set_font(HELVETICA_BOLD, 14.0);
+    content.next_line(MARGIN, frame.top());
+    show(content, &heading(rng, frame.number));
+    content.end_text();
+}
+
 /// Two justified columns in Times 10 under a full-width heading, with a rule between them.
 pub(super) fn two_column_page(content: &mut Content, frame: &PageFrame, rng: &mut Rng) {
     const SIZE: f32 = 10.0;
@@ -197,12 +207,7 @@ pub(super) fn two_column_page(content: &mut Content, frame: &PageFrame, rng: &mu
     let max_chars = chars_per_line(column_width, SIZE, 0.45);
     let top = frame.top() - 32.0;
 
-    running_header(content, frame);
-    content.begin_text();
-    content.set_font(HELVETICA_BOLD, 14.0);
-    content.next_line(MARGIN, frame.top());
-    show(content, &heading(rng, frame.number));
-    content.end_text();
+    headed_page(content, frame, rng);
 
     let rule_x = MARGIN + column_width + GUTTER / 2.0;
     content.set_line_width(0.5);
@@ -262,12 +267,7 @@ pub(super) fn table_page(content: &mut Content, frame: &PageFrame, rng: &mut Rng
     let rows = rng.range(18, 28);
     let top = frame.top() - 36.0;
 
-    running_header(content, frame);
-    content.begin_text();
-    content.set_font(HELVETICA_BOLD, 14.0);
-    content.next_line(MARGIN, frame.top());
-    show(content, &heading(rng, frame.number));
-    content.end_text();
+    headed_page(content, frame, rng);
 
     shade_rows(content, frame, top, rows);
 
