@@ -7,7 +7,9 @@
 
 pub mod stream;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use aho_corasick::AhoCorasick;
 
 use hayro_syntax::page::Page;
 use hayro_syntax::{LoadPdfError, Pdf, PdfData};
@@ -77,16 +79,23 @@ impl Document {
         Self::open_with(data.as_ref(), move || owned)
     }
 
-    /// The checks every open makes on the bytes, then `hayro-syntax` on `owned()`.
+    /// The checks every open makes on the bytes, then `hayro-syntax` on `owned()` (or on
+    /// a flattened copy, see [`flatten_deep_nesting`]).
     fn open_with(data: &[u8], owned: impl FnOnce() -> PdfData) -> Result<Self, OpenError> {
         let has_header = find(&data[..data.len().min(HEADER_WINDOW)], b"%PDF-").is_some();
         if !has_header && find(data, b" obj").is_none() {
             return Err(OpenError::NotPdf);
         }
-        if !object_streams_bounded(data) {
+        let survey = Survey::of(data);
+        if survey.object_streams_over_cap {
             return Err(OpenError::Bomb);
         }
-        match Pdf::new(owned()) {
+        let parsed = if survey.needs_flattening(data.len()) {
+            PdfData::from(Arc::new(flatten_deep_nesting(data)))
+        } else {
+            owned()
+        };
+        match Pdf::new(parsed) {
             Ok(pdf) => {
                 if pdf.pages().is_empty() {
                     return Err(OpenError::NoPages);
@@ -126,32 +135,166 @@ impl Document {
 /// corpus's largest total is 2 MB).
 pub const MAX_OBJECT_STREAMS: usize = 48 << 20;
 
-/// `hayro-syntax` inflates object streams (ISO 32000-1 §7.5.7) and xref streams (§7.5.8)
-/// whole, with no cap, and keeps the object streams. So before opening, every `/ObjStm`
-/// and `/XRef` stream in the file is inflated into a counter (nothing kept) and the
-/// total checked. Encrypted object streams cannot be counted this way (their bytes look
-/// like garbage and count as nothing).
-fn object_streams_bounded(data: &[u8]) -> bool {
-    let mut total = 0usize;
-    let object_streams = memchr::memmem::find_iter(data, b"/ObjStm");
-    let xref_streams = memchr::memmem::find_iter(data, b"/XRef");
-    for at in object_streams.chain(xref_streams) {
-        let dict = &data[at..data.len().min(at + 4096)];
-        let Some(keyword) = memchr::memmem::find(dict, b"stream") else {
-            continue;
+/// How deep `<<` may nest in the raw bytes before the file is flattened
+/// ([`flatten_deep_nesting`]). The realworld corpus nests at most 30 deep by this count
+/// (its dictionaries themselves at most 18; the rest are `<<` bytes inside binary streams).
+pub const MAX_NESTING: usize = 64;
+
+/// What one pass over a file's raw bytes finds before it is parsed.
+struct Survey {
+    /// Whether the object and xref streams inflate past [`MAX_OBJECT_STREAMS`].
+    object_streams_over_cap: bool,
+    /// The deepest `<<` nesting, counted over the raw bytes: `<<` one level down, `>>`
+    /// one up (never above the top), strings and stream data included.
+    max_depth: usize,
+    /// How many `<<` the file holds.
+    opens: usize,
+}
+
+impl Survey {
+    /// `hayro-syntax` inflates object streams (ISO 32000-1 §7.5.7) and xref streams
+    /// (§7.5.8) whole, with no cap, and keeps the object streams. So before opening,
+    /// every `/ObjStm` and `/XRef` stream in the file is inflated into a counter (nothing
+    /// kept) and the total checked. Encrypted object streams cannot be counted this way
+    /// (their bytes look like garbage and count as nothing).
+    ///
+    /// The same pass measures how deep dictionaries nest: `hayro-syntax` reads at most
+    /// 512 levels, but its repair scan probes a dictionary at every `<<` and walks up to
+    /// 512 levels from each, so a file of nested dictionaries costs it about a second per
+    /// megabyte, past any deadline (it cannot be interrupted).
+    fn of(data: &[u8]) -> Survey {
+        static NEEDLES: OnceLock<AhoCorasick> = OnceLock::new();
+        let needles = NEEDLES.get_or_init(|| {
+            AhoCorasick::new(["<<", ">>", "/ObjStm", "/XRef"]).expect("fixed needles")
+        });
+        let mut survey = Survey {
+            object_streams_over_cap: false,
+            max_depth: 0,
+            opens: 0,
         };
-        let mut body = &data[at + keyword + b"stream".len()..];
-        body = body
-            .strip_prefix(b"\r\n")
-            .or_else(|| body.strip_prefix(b"\n"))
-            .or_else(|| body.strip_prefix(b"\r"))
-            .unwrap_or(body);
-        total += stream::inflated_size(body, MAX_OBJECT_STREAMS + 1 - total);
-        if total > MAX_OBJECT_STREAMS {
-            return false;
+        let mut inflated = 0usize;
+        let mut depth = 0usize;
+        for m in needles.find_iter(data) {
+            match m.pattern().as_u32() {
+                0 => {
+                    depth += 1;
+                    survey.opens += 1;
+                    survey.max_depth = survey.max_depth.max(depth);
+                }
+                1 => depth = depth.saturating_sub(1),
+                _ => {
+                    inflated += compressed_stream_size(
+                        &data[m.start()..],
+                        MAX_OBJECT_STREAMS + 1 - inflated,
+                    );
+                    if inflated > MAX_OBJECT_STREAMS {
+                        survey.object_streams_over_cap = true;
+                        break;
+                    }
+                }
+            }
         }
+        survey
     }
-    true
+}
+
+impl Survey {
+    /// Whether the file is flattened before parsing: nested deeper than [`MAX_NESTING`]
+    /// by this pass's count, or so dense in `<<` (more than one per 64 bytes, and over
+    /// 4,096 of them) that `>>` may be hidden from the count in strings or comments. The
+    /// densest realworld file has one `<<` per 130 bytes.
+    fn needs_flattening(&self, len: usize) -> bool {
+        self.max_depth > MAX_NESTING || (self.opens > 4096 && self.opens > len / 64)
+    }
+}
+
+/// The inflated size (up to `cap`) of the stream whose dictionary holds `at[0]`, or 0
+/// when no `stream` keyword follows within 4 KiB.
+fn compressed_stream_size(at: &[u8], cap: usize) -> usize {
+    let dict = &at[..at.len().min(4096)];
+    let Some(keyword) = memchr::memmem::find(dict, b"stream") else {
+        return 0;
+    };
+    let body = &at[keyword + b"stream".len()..];
+    let body = body
+        .strip_prefix(b"\r\n")
+        .or_else(|| body.strip_prefix(b"\n"))
+        .or_else(|| body.strip_prefix(b"\r"))
+        .unwrap_or(body);
+    stream::inflated_size(body, cap)
+}
+
+/// A copy of `data` in which every `<<` and `>>` nested deeper than [`MAX_NESTING`] is
+/// blanked to spaces, and every `<<` left unclosed at the end of the file. The
+/// dictionary at the limit then holds the deeper keys and values as flat entries and
+/// closes where it did, so the page or object around it still reads; offsets stay where
+/// they were. No reader can use such nesting (`hayro-syntax` refuses 512 levels), and
+/// this keeps its repair scan linear: it probes a dictionary at each `<<`, walking on
+/// to the file's end from an unclosed one.
+///
+/// Depth is counted twice: over every `<<` and `>>` as in [`Survey`], and as a parser
+/// sees them, outside literal strings and comments (a `>>` hidden in `(>>)` closes
+/// nothing). A token is blanked when either count puts it past the limit.
+fn flatten_deep_nesting(data: &[u8]) -> Vec<u8> {
+    let mut out = data.to_vec();
+    let mut plain = 0usize;
+    // Parser depth, and where its open dictionaries within the limit start.
+    let mut parsed = 0usize;
+    let mut unclosed = Vec::with_capacity(MAX_NESTING);
+    // Literal string nesting (0: outside one) and whether inside a comment.
+    let mut string = 0usize;
+    let mut comment = false;
+    let mut i = 0;
+    while i < data.len() {
+        let b = data[i];
+        if (b == b'<' || b == b'>') && data.get(i + 1) == Some(&b) {
+            let outside = string == 0 && !comment;
+            if b == b'<' {
+                plain += 1;
+                if outside {
+                    parsed += 1;
+                    if parsed <= MAX_NESTING {
+                        unclosed.push(i);
+                    }
+                }
+            }
+            if plain > MAX_NESTING || (outside && parsed > MAX_NESTING) {
+                out[i..i + 2].fill(b' ');
+            }
+            if b == b'>' {
+                plain = plain.saturating_sub(1);
+                if outside && parsed > 0 {
+                    if parsed <= MAX_NESTING {
+                        unclosed.pop();
+                    }
+                    parsed -= 1;
+                }
+            }
+            i += 2;
+            continue;
+        }
+        if comment {
+            comment = b != b'\n' && b != b'\r';
+        } else if string > 0 {
+            match b {
+                b'\\' => i += 1,
+                b'(' => string += 1,
+                b')' => string -= 1,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'(' => string = 1,
+                b'%' => comment = true,
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    for at in unclosed {
+        out[at..at + 2].fill(b' ');
+    }
+    out
 }
 
 /// Whether `/Type /Page` (not `/Pages`) occurs anywhere, as a cheap test made only
@@ -230,14 +373,68 @@ mod tests {
         pdf.extend_from_slice(b"\nendstream\nendobj\n%%EOF\n");
         assert_eq!(open(&pdf).err(), Some(OpenError::Bomb));
         // Half the bomb inflates to about half the limit.
-        assert!(object_streams_bounded(&pdf[..pdf.len() / 2]));
+        assert!(!Survey::of(&pdf[..pdf.len() / 2]).object_streams_over_cap);
         let small = miniz_oxide::deflate::compress_to_vec_zlib(b"2 0 << >>", 6);
         let mut ok = b"1 0 obj << /Type/ObjStm >>stream\n".to_vec();
         ok.extend_from_slice(&small);
-        assert!(object_streams_bounded(&ok));
+        assert!(!Survey::of(&ok).object_streams_over_cap);
         let mut xref_bomb = b"%PDF-1.5\n9 0 obj << /Type /XRef /W [1 2 1] >>stream\n".to_vec();
         xref_bomb.extend_from_slice(&z);
         assert_eq!(open(&xref_bomb).err(), Some(OpenError::Bomb));
+    }
+
+    #[test]
+    fn survey_counts_how_deep_dictionaries_nest() {
+        assert_eq!(Survey::of(b"<< /A << /B 1 >> /C << >> >>").max_depth, 2);
+        // A stray `>>` never takes the count above the top.
+        assert_eq!(Survey::of(b">> >> << /A 1 >>").max_depth, 1);
+        assert_eq!(Survey::of(b"<<<<<<").max_depth, 3);
+        assert_eq!(Survey::of(b"no dictionaries").max_depth, 0);
+    }
+
+    #[test]
+    fn flattening_blanks_only_the_levels_past_the_limit() {
+        let deep = MAX_NESTING + 3;
+        let mut data = b"1 0 obj ".to_vec();
+        for _ in 0..deep {
+            data.extend_from_slice(b"<< /A ");
+        }
+        data.extend_from_slice(b"1");
+        for _ in 0..deep {
+            data.extend_from_slice(b" >>");
+        }
+        data.extend_from_slice(b" endobj << /Next 2 >>");
+        let flat = flatten_deep_nesting(&data);
+        assert_eq!(flat.len(), data.len());
+        assert_eq!(Survey::of(&flat).max_depth, MAX_NESTING);
+        let opens = |d: &[u8]| memchr::memmem::find_iter(d, b"<<").count();
+        let closes = |d: &[u8]| memchr::memmem::find_iter(d, b">>").count();
+        assert_eq!(opens(&flat), MAX_NESTING + 1);
+        assert_eq!(closes(&flat), MAX_NESTING + 1);
+        // Only `<<` and `>>` change; everything else stays in place.
+        for (a, b) in data.iter().zip(&flat) {
+            assert!(a == b || (*b == b' ' && (*a == b'<' || *a == b'>')));
+        }
+        assert!(flat.ends_with(b" endobj << /Next 2 >>"));
+        // `>>` hidden in strings and comments closes nothing.
+        let mut hidden = Vec::new();
+        for i in 0..deep {
+            hidden.extend_from_slice(if i % 2 == 0 {
+                b"<< /A (>>) "
+            } else {
+                b"<< /B %>>\n"
+            });
+        }
+        assert_eq!(Survey::of(&hidden).max_depth, 1);
+        hidden.extend_from_slice(b">> ".repeat(deep).as_slice());
+        let flat = flatten_deep_nesting(&hidden);
+        assert_eq!(memchr::memmem::find_iter(&flat, b"<<").count(), MAX_NESTING);
+        // Left unclosed, none stays: a parser would read from each to the end.
+        hidden.truncate(hidden.len() - 3 * deep);
+        let flat = flatten_deep_nesting(&hidden);
+        assert_eq!(memchr::memmem::find_iter(&flat, b"<<").count(), 0);
+        // Nesting within the limit is left alone.
+        assert_eq!(flatten_deep_nesting(b"<< /A << >> >>"), b"<< /A << >> >>");
     }
 
     #[test]
