@@ -218,6 +218,20 @@ fn flate_bomb_of_one_gib_in_an_object_stream_is_refused() {
     assert_sensible(&r);
 }
 
+#[test]
+fn flate_bomb_behind_two_filters_in_an_object_stream_is_refused() {
+    // A gigabyte deflated twice is a few kilobytes.
+    let bomb = miniz_oxide::deflate::compress_to_vec_zlib(&zeros_bomb(1024), 10);
+    assert!(bomb.len() < 64 << 10, "{}", bomb.len());
+    let mut objects = one_page("", HELLO);
+    objects.push(stream(
+        "/Type /ObjStm /N 1 /First 4 /Filter [/FlateDecode /FlateDecode]",
+        &bomb,
+    ));
+    let r = run(&assemble(&objects, ""));
+    assert_reason(&r, &[Reason::Malformed]);
+}
+
 // ---- deep nesting ---------------------------------------------------------------------
 
 const DEPTH: usize = 100_000;
@@ -264,7 +278,11 @@ fn without_xref(mut data: Vec<u8>) -> Vec<u8> {
 fn nested_dicts_hiding_their_ends_in_strings_and_comments() {
     let mut deep = String::new();
     for i in 0..DEPTH {
-        deep.push_str(if i % 2 == 0 { "<< /A (>>) " } else { "<< /B %>>\n" });
+        deep.push_str(if i % 2 == 0 {
+            "<< /A (>>) "
+        } else {
+            "<< /B %>>\n"
+        });
     }
     let mut objects = one_page("", HELLO);
     objects.push(deep.into_bytes());

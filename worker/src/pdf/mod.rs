@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 use aho_corasick::AhoCorasick;
 
 use hayro_syntax::page::Page;
-use hayro_syntax::{LoadPdfError, Pdf, PdfData};
+use hayro_syntax::{Filter, LoadPdfError, Pdf, PdfData};
 
 /// Why a document could not be opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,10 +183,8 @@ impl Survey {
                 }
                 1 => depth = depth.saturating_sub(1),
                 _ => {
-                    inflated += compressed_stream_size(
-                        &data[m.start()..],
-                        MAX_OBJECT_STREAMS + 1 - inflated,
-                    );
+                    inflated +=
+                        compressed_stream_size(data, m.start(), MAX_OBJECT_STREAMS + 1 - inflated);
                     if inflated > MAX_OBJECT_STREAMS {
                         survey.object_streams_over_cap = true;
                         break;
@@ -208,20 +206,78 @@ impl Survey {
     }
 }
 
-/// The inflated size (up to `cap`) of the stream whose dictionary holds `at[0]`, or 0
-/// when no `stream` keyword follows within 4 KiB.
-fn compressed_stream_size(at: &[u8], cap: usize) -> usize {
-    let dict = &at[..at.len().min(4096)];
-    let Some(keyword) = memchr::memmem::find(dict, b"stream") else {
+/// How far around a `/ObjStm` or `/XRef` marker its stream dictionary is looked for.
+const DICT_WINDOW: usize = 4096;
+
+/// The decoded size (up to `cap`) of the stream whose dictionary holds `data[at]`, or 0
+/// when no `stream` keyword follows within [`DICT_WINDOW`]. The dictionary is read from
+/// the `obj` keyword before `at` for its `/Filter`, a name or an array of names
+/// (`[/FlateDecode /FlateDecode]` inflates twice: a 2.5 KB file of that kind inflated
+/// to 1 GB in hayro-syntax when only the first stage was counted).
+fn compressed_stream_size(data: &[u8], at: usize, cap: usize) -> usize {
+    let after = &data[at..data.len().min(at + DICT_WINDOW)];
+    let Some(keyword) = memchr::memmem::find(after, b"stream") else {
         return 0;
     };
-    let body = &at[keyword + b"stream".len()..];
+    let before = &data[at.saturating_sub(DICT_WINDOW)..at];
+    let start = memchr::memmem::rfind(before, b"obj").map_or(at, |i| at - before.len() + i);
+    let filters = stream_filters(&data[start..at + keyword]);
+    let body = &data[at + keyword + b"stream".len()..];
     let body = body
         .strip_prefix(b"\r\n")
         .or_else(|| body.strip_prefix(b"\n"))
         .or_else(|| body.strip_prefix(b"\r"))
         .unwrap_or(body);
-    stream::inflated_size(body, cap)
+    stream::decoded_size(body, &filters, cap)
+}
+
+/// The filters named by the `/Filter` entry of a raw stream dictionary, in order. A
+/// name no filter has ends the list (the stream cannot be decoded past it).
+fn stream_filters(dict: &[u8]) -> Vec<Filter> {
+    let mut filters = Vec::new();
+    let mut rest = dict;
+    let value = loop {
+        let Some(i) = memchr::memmem::find(rest, b"/Filter") else {
+            return filters;
+        };
+        rest = &rest[i + b"/Filter".len()..];
+        // `/FilterX` is another key.
+        if rest.first().is_none_or(|&b| is_delimiter(b)) {
+            break rest;
+        }
+    };
+    let value = value.trim_ascii_start();
+    let (names, single) = match value.strip_prefix(b"[") {
+        Some(array) => (
+            &array[..memchr::memchr(b']', array).unwrap_or(array.len())],
+            false,
+        ),
+        None => (value, true),
+    };
+    for name in names.split(|&b| b == b'/').skip(1) {
+        let end = name
+            .iter()
+            .position(|&b| is_delimiter(b))
+            .unwrap_or(name.len());
+        match stream::filter_named(&name[..end]) {
+            Some(filter) => filters.push(filter),
+            None => break,
+        }
+        if single {
+            break;
+        }
+    }
+    filters
+}
+
+/// Whitespace or a delimiter (ISO 32000-1 §7.2.2): what ends a name.
+fn is_delimiter(b: u8) -> bool {
+    b.is_ascii_whitespace()
+        || b == 0
+        || matches!(
+            b,
+            b'/' | b'[' | b']' | b'<' | b'>' | b'(' | b')' | b'{' | b'}' | b'%'
+        )
 }
 
 /// A copy of `data` in which every `<<` and `>>` nested deeper than [`MAX_NESTING`] is
@@ -378,9 +434,41 @@ mod tests {
         let mut ok = b"1 0 obj << /Type/ObjStm >>stream\n".to_vec();
         ok.extend_from_slice(&small);
         assert!(!Survey::of(&ok).object_streams_over_cap);
-        let mut xref_bomb = b"%PDF-1.5\n9 0 obj << /Type /XRef /W [1 2 1] >>stream\n".to_vec();
+        let mut xref_bomb =
+            b"%PDF-1.5\n9 0 obj << /Type /XRef /W [1 2 1] /Filter /Fl >>stream\n".to_vec();
         xref_bomb.extend_from_slice(&z);
         assert_eq!(open(&xref_bomb).err(), Some(OpenError::Bomb));
+        // Without a filter the stream is its own bytes: nothing to inflate.
+        let mut plain = b"%PDF-1.5\n9 0 obj << /Type /XRef /W [1 2 1] >>stream\n".to_vec();
+        plain.extend_from_slice(&z);
+        assert!(!Survey::of(&plain).object_streams_over_cap);
+    }
+
+    #[test]
+    fn object_stream_bombs_behind_two_filters_are_counted_through_both() {
+        // 64 MB of spaces deflated twice is 8 KB: the first stage alone inflates to 64 KB.
+        let once = miniz_oxide::deflate::compress_to_vec_zlib(&vec![b' '; 64 << 20], 10);
+        let twice = miniz_oxide::deflate::compress_to_vec_zlib(&once, 10);
+        for (filter, body) in [
+            ("/Filter [/FlateDecode /FlateDecode]", &twice),
+            (
+                "/Length 99 /Filter [ /Fl/Fl ] /DecodeParms [null null]",
+                &twice,
+            ),
+        ] {
+            let mut pdf = format!("%PDF-1.5\n5 0 obj\n<< {filter} /Type /ObjStm /N 1 >>\nstream\n")
+                .into_bytes();
+            pdf.extend_from_slice(body);
+            assert_eq!(open(&pdf).err(), Some(OpenError::Bomb), "{filter}");
+        }
+        // The filters are read from the whole dictionary, before and after /Type.
+        let dict = b"7 0 obj << /Filter/ASCIIHexDecode /Type /ObjStm /Filters /X >>";
+        assert_eq!(stream_filters(dict), [Filter::AsciiHexDecode]);
+        assert_eq!(stream_filters(b"<< /FilterX /Fl >>"), []);
+        assert_eq!(
+            stream_filters(b"<< /Filter [/A85 /LZW /Unknown /Fl] >>"),
+            [Filter::Ascii85Decode, Filter::LzwDecode]
+        );
     }
 
     #[test]

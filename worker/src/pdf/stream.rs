@@ -229,6 +229,61 @@ fn run_length(data: &[u8], cap: usize) -> Vec<u8> {
     out
 }
 
+/// The filter a `/Filter` name stands for, full or abbreviated (ISO 32000-1 Table 6 and
+/// §8.9.7 for inline images).
+pub fn filter_named(name: &[u8]) -> Option<Filter> {
+    Some(match name {
+        b"FlateDecode" | b"Fl" => Filter::FlateDecode,
+        b"LZWDecode" | b"LZW" => Filter::LzwDecode,
+        b"RunLengthDecode" | b"RL" => Filter::RunLengthDecode,
+        b"ASCIIHexDecode" | b"AHx" => Filter::AsciiHexDecode,
+        b"ASCII85Decode" | b"A85" => Filter::Ascii85Decode,
+        b"Crypt" => Filter::Crypt,
+        b"CCITTFaxDecode" | b"CCF" => Filter::CcittFaxDecode,
+        b"JBIG2Decode" => Filter::Jbig2Decode,
+        b"DCTDecode" | b"DCT" => Filter::DctDecode,
+        b"JPXDecode" => Filter::JpxDecode,
+        _ => return None,
+    })
+}
+
+/// How many bytes `data` decodes to through `filters`, in order, counted up to `cap`
+/// (each stage's output is kept only until the next has read it; the last Flate stage
+/// is only counted). 0 without filters or when a filter cannot be run here (image
+/// filters: nothing the engine reads expands through them).
+pub fn decoded_size(data: &[u8], filters: &[Filter], cap: usize) -> usize {
+    let Some((last, stages)) = filters.split_last() else {
+        return 0;
+    };
+    let mut data = Cow::Borrowed(data);
+    for filter in stages {
+        let Some(out) = decode_stage(*filter, &data, cap) else {
+            return 0;
+        };
+        if out.len() >= cap {
+            return cap;
+        }
+        data = Cow::Owned(out);
+    }
+    match last {
+        Filter::FlateDecode => inflated_size(&data, cap),
+        filter => decode_stage(*filter, &data, cap).map_or(0, |out| out.len()),
+    }
+}
+
+/// One filter over `data`, at most `cap` bytes out (LZW with EarlyChange, its default).
+fn decode_stage(filter: Filter, data: &[u8], cap: usize) -> Option<Vec<u8>> {
+    Some(match filter {
+        Filter::FlateDecode => inflate(data, cap)?,
+        Filter::LzwDecode => lzw(data, true, cap),
+        Filter::RunLengthDecode => run_length(data, cap),
+        Filter::AsciiHexDecode => ascii_hex(data),
+        Filter::Ascii85Decode => ascii85(data),
+        Filter::Crypt => data.to_vec(),
+        _ => return None,
+    })
+}
+
 /// How many bytes zlib or raw deflate `data` inflates to, counted up to `cap` without
 /// keeping them (a 64 KB window is reused). Damaged data counts what came before.
 pub fn inflated_size(data: &[u8], cap: usize) -> usize {
