@@ -32,6 +32,7 @@ use crate::report::export::{csv, json, table};
 use crate::report::model::{
     Baseline, ContainerResult, HostInfo, RunResult, RunStatus, Settings, Totals,
 };
+use crate::signals::InFlight;
 use crate::topology::TopologySummary;
 
 /// Extra seconds, after the window should have closed, to wait for every `done` event.
@@ -60,6 +61,8 @@ pub struct Session {
     pub topology: Option<TopologySummary>,
     /// Becomes true on Ctrl-C or SIGTERM.
     pub cancel: watch::Receiver<bool>,
+    /// The step in progress, for a second signal to remove.
+    pub in_flight: InFlight,
 }
 
 impl Session {
@@ -138,9 +141,14 @@ pub async fn run(session: &mut Session, plan: &Plan) -> Result<u8> {
                 containers: solo.containers.clone(),
             });
         } else {
-            problems.push(format!(
-                "the solo baseline run did not complete ({}); no scaling efficiency",
+            // An interrupted solo run may have no problem of its own to name.
+            let why = if solo.problems.is_empty() {
+                solo.status.label().to_string()
+            } else {
                 solo.problems.join("; ")
+            };
+            problems.push(format!(
+                "the solo baseline run did not complete ({why}); no scaling efficiency"
             ));
             if solo.status == RunStatus::Interrupted {
                 let result = assemble(session, plan, &image, solo, None, problems);
@@ -189,6 +197,12 @@ pub async fn prepare(session: &mut Session, plan: &Plan) -> Result<String> {
         }
     };
     session.busy_pct = host::busy_pct(Duration::from_secs(1)).await;
+    if *session.cancel.borrow() {
+        // Signalled while the machine's load was sampled: no worker is started.
+        bail!(Interrupted {
+            during: "the check of the machine's load"
+        });
+    }
     if let Some(busy) = session.busy_pct.filter(|b| *b > BUSY_WARN_PCT) {
         session.printer.line(&format!(
             "warning: the machine was {busy:.0}% busy before the run (other processes). \
@@ -205,7 +219,9 @@ async fn build_image(session: &mut Session) -> Result<String> {
     let mut cancel = session.cancel.clone();
     let (tag, built) = tokio::select! {
         r = image::ensure(&docker, &mut on_step) => r?,
-        _ = cancel.wait_for(|c| *c) => bail!(Interrupted),
+        _ = cancel.wait_for(|c| *c) => bail!(Interrupted {
+            during: "the image build"
+        }),
     };
     match built {
         image::Built::UpToDate => printer.line(&format!("  Image {tag} is up to date")),
@@ -216,13 +232,22 @@ async fn build_image(session: &mut Session) -> Result<String> {
     Ok(tag)
 }
 
-/// Ctrl-C before anything was measured.
+/// Ctrl-C or SIGTERM before any worker was started: there is no run to report, so no
+/// results file is written (a step that started workers always saves one).
 #[derive(Debug)]
-pub struct Interrupted;
+pub struct Interrupted {
+    /// The phase, e.g. "the image build".
+    pub during: &'static str,
+}
 
 impl std::fmt::Display for Interrupted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("interrupted before anything was measured; nothing to save")
+        write!(
+            f,
+            "interrupted during {}, before any worker started: nothing was measured, \
+             no results written",
+            self.during
+        )
     }
 }
 
@@ -256,6 +281,13 @@ pub async fn run_step(
             children: Vec::new(),
         },
     };
+    let removable = match &fleet {
+        Fleet::Docker { docker, run_id } if plan.cleanup => Some((docker.clone(), run_id.clone())),
+        _ => None,
+    };
+    session
+        .in_flight
+        .begin(removable, barrier.dir().to_path_buf());
     let job = Job {
         plan,
         image,
@@ -266,6 +298,7 @@ pub async fn run_step(
         user,
     };
     let started = fleet.start(&job, &tx, &mut trackers).await;
+    session.in_flight.add_pids(fleet.pids());
     drop(tx);
     let outcome = match started {
         Ok(()) => {
@@ -303,13 +336,17 @@ pub async fn run_step(
         Ok(())
     };
     let barrier_result = barrier.remove();
+    session.in_flight.end();
 
     let (status, mut problems) = outcome?;
     cleanup_result?;
     barrier_result?;
     let containers = trackers
         .iter()
-        .map(|t| t.to_result(container_status(t, exits.get(&t.name))))
+        .map(|t| {
+            let interrupted = status == RunStatus::Interrupted;
+            t.to_result(container_status(t, exits.get(&t.name), interrupted))
+        })
         .collect::<Vec<_>>();
     let mut status = status;
     for c in &containers {
@@ -432,15 +469,18 @@ async fn drive(
         }
         if Instant::now() >= deadline {
             for t in trackers.iter().filter(|t| t.done.is_none() && !t.exited) {
-                problems.push(format!(
-                    "{} sent no result within {:.0} s of the window's end",
-                    t.name,
-                    if status == RunStatus::Interrupted {
-                        STOP_GRACE_S
-                    } else {
-                        DONE_GRACE_S
-                    }
-                ));
+                problems.push(if status == RunStatus::Interrupted {
+                    format!(
+                        "{} sent no result within {STOP_GRACE_S:.0} s of being asked to stop; \
+                         its pages up to its last progress line are kept",
+                        t.name
+                    )
+                } else {
+                    format!(
+                        "{} sent no result within {DONE_GRACE_S:.0} s of the window's end",
+                        t.name
+                    )
+                });
             }
             break;
         }
@@ -539,8 +579,9 @@ fn describe_stops(trackers: &[Tracker]) -> String {
 }
 
 /// The container's status for the report: `ok` when it delivered its result, otherwise
-/// what Docker says happened, with the worker's own last word if it had one.
-fn container_status(t: &Tracker, exit: Option<&ExitInfo>) -> String {
+/// what Docker says happened, with the worker's own last word if it had one. A worker
+/// still warming up when the run was `interrupted` did not fail to become ready.
+fn container_status(t: &Tracker, exit: Option<&ExitInfo>, interrupted: bool) -> String {
     if t.done.is_some() {
         return "ok".into();
     }
@@ -549,6 +590,9 @@ fn container_status(t: &Tracker, exit: Option<&ExitInfo>) -> String {
     }
     let mut status = match exit {
         Some(e) if e.oom_killed => "oom_killed".to_string(),
+        Some(e) if e.running && !t.ready && interrupted => {
+            "not measured (interrupted during its warm-up)".to_string()
+        }
         Some(e) if e.running && !t.ready => "never became ready".to_string(),
         Some(e) if e.running && t.window_start_unix_ns.is_none() => {
             "not measured (the run ended before its window)".to_string()

@@ -35,7 +35,8 @@ Exit codes:
   3    the Docker daemon cannot be reached
   4    a container died or was OOM-killed mid-run (the others' results are saved)
   5    a scaling gate failed (--fail-below, or a regression beyond noise with --compare)
-  130  interrupted by Ctrl-C or SIGTERM (what was measured is saved)";
+  130  interrupted by Ctrl-C or SIGTERM (what was measured is saved; a second
+       signal ends at once, removing the workers but saving nothing)";
 
 /// How many PDF pages per second does this machine extract, and how does it scale with
 /// cores? Builds a container image, starts N containers each pinned to its own core, warms

@@ -10,7 +10,7 @@ use crate::cli::RunArgs;
 use crate::config::{self, FileConfig};
 use crate::error::{self, exit};
 use crate::monitor::display::Printer;
-use crate::{benchmark, docker, sample, scaling, topology};
+use crate::{benchmark, docker, sample, scaling, signals, topology};
 
 /// `extract FILE`: each page's text followed by a form feed.
 pub fn extract(file: &std::path::Path) -> Result<u8> {
@@ -188,14 +188,8 @@ pub async fn run(args: RunArgs) -> Result<u8> {
     };
 
     let (cancel_tx, cancel) = watch::channel(false);
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        let _ = cancel_tx.send(true);
-        eprintln!("\nInterrupt received: stopping, cleaning up and saving what was measured...");
-        // A second signal ends the program at once.
-        wait_for_signal().await;
-        std::process::exit(exit::INTERRUPTED as i32);
-    });
+    let in_flight = signals::InFlight::default();
+    let second_signal = signals::Signals::install()?.watch(cancel_tx, in_flight.clone());
     let mut session = benchmark::Session {
         docker,
         engine,
@@ -203,31 +197,24 @@ pub async fn run(args: RunArgs) -> Result<u8> {
         busy_pct: None,
         topology: summary.clone(),
         cancel,
+        in_flight,
     };
-    if args.scaling_test {
-        let options = scaling::StudyOptions {
-            max_containers: plan.containers,
-            repeat: args.repeat,
-            interleave: args.interleave,
-            save_baseline: args.save_baseline.clone(),
-            compare: args.compare.clone(),
-            fail_below_pct: args.fail_below,
-        };
-        return scaling::run(&mut session, &plan, &options, summary).await;
-    }
-    benchmark::run(&mut session, &plan).await
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
+    let run = async {
+        if args.scaling_test {
+            let options = scaling::StudyOptions {
+                max_containers: plan.containers,
+                repeat: args.repeat,
+                interleave: args.interleave,
+                save_baseline: args.save_baseline.clone(),
+                compare: args.compare.clone(),
+                fail_below_pct: args.fail_below,
+            };
+            scaling::run(&mut session, &plan, &options, summary).await
+        } else {
+            benchmark::run(&mut session, &plan).await
+        }
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
+    second_signal.unless(run).await
 }
 
 /// Creates the output folder and checks that it is writable before anything runs, so a

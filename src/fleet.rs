@@ -142,6 +142,14 @@ impl Fleet {
         Ok(())
     }
 
+    /// The process ids of local workers (none for containers).
+    pub fn pids(&self) -> Vec<u32> {
+        match self {
+            Fleet::Docker { .. } => Vec::new(),
+            Fleet::Process { children } => children.iter().filter_map(Child::id).collect(),
+        }
+    }
+
     /// How worker `i` ended (or that it still runs).
     pub async fn exit_info(&mut self, i: usize, name: &str) -> Option<ExitInfo> {
         match self {

@@ -9,7 +9,8 @@
 //!   terminal display.
 //! - [`report`]: pure analysis and the exporters (JSON, CSV, table).
 //! - [`benchmark`]: the phases of a run; [`fleet`]: its workers (containers or processes);
-//!   [`scaling`]: the 1, 2, 4 ... study; [`commands`]: what each subcommand does.
+//!   [`scaling`]: the 1, 2, 4 ... study; [`commands`]: what each subcommand does;
+//!   [`signals`]: Ctrl-C and SIGTERM.
 //! - The worker (engine + measured loop + protocol) is the `worker` crate in worker/.
 
 mod barrier;
@@ -26,6 +27,7 @@ mod process;
 mod report;
 mod sample;
 mod scaling;
+mod signals;
 mod topology;
 
 use std::process::ExitCode;

@@ -1,8 +1,9 @@
 //! `--scaling-test`: 1, 2, 4, 8 ... containers up to `--max-containers` (and the maximum
 //! itself), each step with its own warm-up and coordinated start, `--repeat` times,
 //! optionally interleaved. The image is built once. Results are written after every step,
-//! so an interruption loses only the step in progress. The 1-container steps are the
-//! baseline of every efficiency figure of the study.
+//! so an interruption loses only the step in progress (whose partial measurement is saved
+//! in its own results file, outside the study). The 1-container steps are the baseline of
+//! every efficiency figure of the study.
 
 use std::path::{Path, PathBuf};
 
@@ -90,6 +91,11 @@ pub async fn run(
     let mut study = Study::from_runs(&runs, topology.clone(), session.busy_pct);
     let mut interrupted = false;
     for (k, &(n, repeat)) in order.iter().enumerate() {
+        if *session.cancel.borrow() {
+            // Signalled after the last step had measured its whole window: no new step.
+            interrupted = true;
+            break;
+        }
         let label = format!(
             "step {}/{}: {n} container(s), repeat {repeat}/{}",
             k + 1,
@@ -99,8 +105,17 @@ pub async fn run(
         let step = benchmark::run_step(session, plan, &image, n, plan.duration_s, &label).await?;
         let mut result = benchmark::assemble(session, plan, &image, step, None, Vec::new());
         result.repeat = repeat;
-        let status = result.status;
-        json::write_json(&result, &plan.output_dir)?;
+        let path = json::write_json(&result, &plan.output_dir)?;
+        if result.status == RunStatus::Interrupted {
+            // A window cut short (or never opened) is not comparable with the others: the
+            // study keeps the steps done, the partial one stays in its own results file.
+            session.printer.line(&format!(
+                "  Step interrupted: what it measured is in {}, not in the study",
+                path.display()
+            ));
+            interrupted = true;
+            break;
+        }
         runs.push(result);
         study = Study::from_runs(&runs, topology.clone(), session.busy_pct);
         write_study(&study, &plan.output_dir)?;
@@ -114,10 +129,6 @@ pub async fn run(
                     .map(|e| format!(", efficiency {e:.1}%"))
                     .unwrap_or_default()
             ));
-        }
-        if status == RunStatus::Interrupted {
-            interrupted = true;
-            break;
         }
     }
 

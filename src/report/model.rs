@@ -1,4 +1,4 @@
-//! What a run produced, as written to `results_<timestamp>.json`. Every figure in a report
+//! What a run produced, as written to `results_<timestamp>_<run id>.json`. Every figure in a report
 //! is computed from these fields, and the per-second samples are kept so that each figure
 //! can be traced back to what the workers printed.
 

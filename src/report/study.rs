@@ -53,7 +53,7 @@ pub struct StudyStep {
     pub repeat: u32,
     pub run_id: String,
     pub timestamp: DateTime<Utc>,
-    /// The run's `results_<timestamp>.json`.
+    /// The run's `results_<timestamp>_<run id>.json`.
     pub results_file: String,
     /// `ok`, `container_failed` ... as in the results file.
     pub status: String,
@@ -366,7 +366,7 @@ pub mod tests {
         };
         let step = StudyStep::from_run(&result, Some(&base));
         assert_eq!(step.containers, 2);
-        assert_eq!(step.results_file, "results_20250314_092653.json");
+        assert_eq!(step.results_file, "results_20250314_092653_r1a2b3.json");
         assert_eq!(step.total_pages_per_sec, 190.0);
         // Interval totals 185, 193, 192: 190 ± 4.303 x 4.358898943540674 / √3.
         let half = 4.303 * 4.358898943540674 / 3f64.sqrt();

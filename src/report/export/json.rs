@@ -1,4 +1,4 @@
-//! `results_<timestamp>.json`: the complete [`RunResult`], from which every other export
+//! `results_<timestamp>_<run id>.json`: the complete [`RunResult`], from which every other export
 //! can be recomputed.
 
 use std::path::{Path, PathBuf};
@@ -9,10 +9,16 @@ use super::write_atomically;
 use crate::report::model::RunResult;
 use crate::report::study::Study;
 
-/// `results_<timestamp>.json`, the timestamp being the run's own (UTC), so that the name
-/// does not depend on when the file is written and rewriting a run replaces its file.
+/// `results_<timestamp>_<run id>.json`, the timestamp being the run's own (UTC), so that
+/// the name does not depend on when the file is written and rewriting a run replaces its
+/// file. The run id keeps two runs of the same second apart (a study step interrupted
+/// right after the previous one ended would otherwise replace its file).
 pub fn results_file_name(result: &RunResult) -> String {
-    format!("results_{}.json", result.timestamp.format("%Y%m%d_%H%M%S"))
+    format!(
+        "results_{}_{}.json",
+        result.timestamp.format("%Y%m%d_%H%M%S"),
+        result.run_id
+    )
 }
 
 /// Writes `result` as pretty JSON into `dir`, atomically (see [`write_atomically`]), and
@@ -54,7 +60,7 @@ mod tests {
         let mut result = run();
         finish(&mut result);
         let path = write_json(&result, dir.path()).unwrap();
-        assert_eq!(path, dir.path().join("results_20250314_092653.json"));
+        assert_eq!(path, dir.path().join("results_20250314_092653_r1a2b3.json"));
         let back: RunResult = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
         assert_eq!(back, result);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
@@ -82,6 +88,6 @@ mod tests {
     fn a_missing_folder_names_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let err = write_json(&run(), &dir.path().join("nope")).unwrap_err();
-        assert!(format!("{err:#}").contains("results_20250314_092653.json"));
+        assert!(format!("{err:#}").contains("results_20250314_092653_r1a2b3.json"));
     }
 }

@@ -1,4 +1,4 @@
-//! The results of a run, in each format: `results_<timestamp>.json` (everything),
+//! The results of a run, in each format: `results_<timestamp>_<run id>.json` (everything),
 //! `scaling_analysis.csv` (one row per run, for spreadsheets) and the plain-text table the
 //! terminal shows. Exporters write files or return strings; the caller prints.
 
