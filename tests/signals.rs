@@ -780,15 +780,12 @@ fn a_second_signal_ends_at_once_and_still_stops_local_worker_processes() {
     assert_ended_by_the_second_signal(&ended, &dirs, after_second);
 }
 
-/// Asked to stop in its window, a worker should end it and report its result (`done`) at
-/// once. It does not today: the worker looks for the stop file only when a progress tick
-/// falls between two files (worker/src/run.rs, `Passes::measure`), while the ticks are
-/// taken inside `extract_one` as pages come, so it almost never looks. The orchestrator
-/// then waits out its 5 s grace and keeps the worker's last progress line instead of its
-/// result (status "no result", left out of the totals). The tests above hold either way;
-/// this one is for the worker's fix.
+/// Asked to stop in its window, a worker ends it and reports its result (`done`) at
+/// once: the stop file is looked at on every progress tick, also between the pages of a
+/// file (`Passes::measure` in worker/src/run.rs). Before that fix it was looked at only
+/// when a tick fell between two files, so the orchestrator waited out its 5 s grace and
+/// kept the worker's last progress line instead of its result.
 #[test]
-#[ignore = "worker bug: the stop file is almost never checked (worker/src/run.rs, Passes::measure)"]
 fn a_worker_asked_to_stop_reports_its_result_at_once() {
     let _lock = docker_lock();
     let mut run = Run::start(&[

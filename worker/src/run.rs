@@ -305,6 +305,8 @@ impl Passes {
     }
 
     /// Extracts pass after pass from `start` for `length`, or until `stop` says so.
+    /// Every progress interval (between files or between the pages of one) a progress
+    /// event goes out in the measured phase and `stop` is asked.
     fn measure(
         &mut self,
         phase: Phase,
@@ -315,8 +317,13 @@ impl Passes {
     ) -> Window {
         let end = start + length;
         let mut w = Window::default();
-        let mut next_progress = start + self.progress_interval;
-        let mut ended_at = None;
+        let mut tick = Tick {
+            next: start + self.progress_interval,
+            interval: self.progress_interval,
+            phase,
+            start,
+        };
+        let mut stopped_at = None;
 
         'passes: loop {
             for index in 0..self.files.len() {
@@ -324,49 +331,41 @@ impl Passes {
                 if now >= end {
                     break 'passes;
                 }
-                if now >= next_progress {
-                    if phase == Phase::Measure {
-                        out.emit(&Event::Progress {
-                            elapsed_s: (now - start).as_secs_f64(),
-                            counters: w.counters.clone(),
-                        });
-                    }
-                    next_progress += self.progress_interval;
-                    if next_progress < now {
-                        next_progress = now + self.progress_interval;
-                    }
-                    if stop(&w.counters) {
-                        ended_at = Some(now);
-                        break 'passes;
-                    }
+                if tick.due(now, &w.counters, out, stop) {
+                    stopped_at = Some(now);
+                    break 'passes;
                 }
-                self.extract_one(index, phase, end, &mut w, out, start, &mut next_progress);
+                stopped_at = self.extract_one(index, end, &mut w, out, &mut tick, stop);
+                if stopped_at.is_some() {
+                    break 'passes;
+                }
             }
             w.passes += 1;
         }
-        w.elapsed = ended_at.unwrap_or(end).min(Instant::now()) - start;
+        w.elapsed = stopped_at.unwrap_or(end).min(Instant::now()) - start;
         w
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Extracts file `index` into `w`; returns when `stop` asked the window to end
+    /// during it (the file then does not count, its pages before that instant do).
     fn extract_one(
         &mut self,
         index: usize,
-        phase: Phase,
         end: Instant,
         w: &mut Window,
         out: &mut Emitter,
-        start: Instant,
-        next_progress: &mut Instant,
-    ) {
+        tick: &mut Tick,
+        stop: &mut dyn FnMut(&Counters) -> bool,
+    ) -> Option<Instant> {
+        let phase = tick.phase;
         let path = &self.files[index];
         let mut limits = self.limits.clone();
         limits.deadline = self.timeout_per_file.map(|t| Instant::now() + t);
+        let mut stopped_at = None;
 
         let result = match source::load(path, &mut self.buf) {
             Ok(bytes) => {
                 let counters = &mut w.counters;
-                let progress_interval = self.progress_interval;
                 let mut on_page = |_page: u32, text: &str| {
                     let now = Instant::now();
                     if now >= end {
@@ -375,12 +374,9 @@ impl Passes {
                     }
                     counters.pages += 1;
                     counters.chars += text.chars().count() as u64;
-                    if now >= *next_progress && phase == Phase::Measure {
-                        out.emit(&Event::Progress {
-                            elapsed_s: (now - start).as_secs_f64(),
-                            counters: counters.clone(),
-                        });
-                        *next_progress = now + progress_interval;
+                    if tick.due(now, counters, out, stop) {
+                        stopped_at = Some(now);
+                        return ControlFlow::Break(());
                     }
                     ControlFlow::Continue(())
                 };
@@ -391,6 +387,9 @@ impl Passes {
                 detail: err.to_string(),
             }),
         };
+        if stopped_at.is_some() {
+            return stopped_at;
+        }
 
         match result {
             Ok(outcome) if outcome.complete => w.counters.files += 1,
@@ -399,7 +398,7 @@ impl Passes {
                 if Instant::now() >= end && err.reason == Reason::Timeout {
                     // The per-file deadline fell after the window closed: not a failure
                     // of the file, just the end of the run.
-                    return;
+                    return None;
                 }
                 if err.reason.is_skip() {
                     w.counters.skipped += 1;
@@ -419,6 +418,42 @@ impl Passes {
                 }
             }
         }
+        None
+    }
+}
+
+/// The progress interval's clock in a window: when it is due, a progress event goes
+/// out (measured phase only) and the stop request is asked.
+struct Tick {
+    next: Instant,
+    interval: Duration,
+    phase: Phase,
+    start: Instant,
+}
+
+impl Tick {
+    /// At `now`: when due, reports `counters` and returns whether `stop` asks to end.
+    fn due(
+        &mut self,
+        now: Instant,
+        counters: &Counters,
+        out: &mut Emitter,
+        stop: &mut dyn FnMut(&Counters) -> bool,
+    ) -> bool {
+        if now < self.next {
+            return false;
+        }
+        if self.phase == Phase::Measure {
+            out.emit(&Event::Progress {
+                elapsed_s: (now - self.start).as_secs_f64(),
+                counters: counters.clone(),
+            });
+        }
+        self.next += self.interval;
+        if self.next < now {
+            self.next = now + self.interval;
+        }
+        stop(counters)
     }
 }
 
@@ -827,6 +862,65 @@ mod tests {
             .filter(|e| matches!(e, Event::FileError { .. }))
             .count();
         assert_eq!(reports, 1, "{text}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A PDF of `pages` pages sharing one content stream that shows "Hello".
+    fn many_pages(pages: i32) -> Vec<u8> {
+        use pdf_writer::{Finish, Name, Pdf, Rect, Ref};
+        let (catalog, tree, font, content) = (Ref::new(1), Ref::new(2), Ref::new(3), Ref::new(4));
+        let mut pdf = Pdf::new();
+        pdf.catalog(catalog).pages(tree);
+        let ids: Vec<Ref> = (0..pages).map(|i| Ref::new(10 + i)).collect();
+        pdf.pages(tree).kids(ids.iter().copied()).count(pages);
+        for &id in &ids {
+            let mut page = pdf.page(id);
+            page.media_box(Rect::new(0.0, 0.0, 595.0, 842.0))
+                .parent(tree)
+                .contents(content);
+            page.resources().fonts().pair(Name(b"F1"), font);
+            page.finish();
+        }
+        pdf.type1_font(font).base_font(Name(b"Helvetica"));
+        pdf.stream(content, b"BT /F1 12 Tf 72 720 Td (Hello) Tj ET");
+        pdf.finish()
+    }
+
+    #[test]
+    fn a_stop_request_ends_the_window_within_a_file() {
+        // One long file: the stop must be seen between its pages, not only between files.
+        let dir = temp_dir("stop-within");
+        fs::write(dir.join("long.pdf"), many_pages(20_000)).unwrap();
+        let mut passes = Passes::new(&args_for(&dir), discover(&args_for(&dir)).unwrap().files);
+        let mut sink = Vec::new();
+        let mut out = Emitter { out: &mut sink };
+        let start = Instant::now();
+        let mut asked = 0;
+        let window = passes.measure(
+            Phase::Measure,
+            start,
+            Duration::from_secs(30),
+            &mut out,
+            &mut |_| {
+                asked += 1;
+                asked == 3
+            },
+        );
+        assert_eq!(asked, 3);
+        // Three ticks of 50 ms: well before the 30 s window, whatever the machine.
+        assert!(
+            window.elapsed < Duration::from_secs(5),
+            "{:?}",
+            window.elapsed
+        );
+        assert!(window.counters.pages > 0);
+        assert_eq!(
+            window.counters.files, 0,
+            "the file cut short does not count"
+        );
+        let text = String::from_utf8(sink).unwrap();
+        let progress = text.lines().filter(|l| l.contains("progress")).count();
+        assert_eq!(progress, 3, "{text}");
         fs::remove_dir_all(&dir).unwrap();
     }
 
