@@ -264,7 +264,11 @@ fn without_xref(mut data: Vec<u8>) -> Vec<u8> {
 fn nested_dicts_hiding_their_ends_in_strings_and_comments() {
     let mut deep = String::new();
     for i in 0..DEPTH {
-        deep.push_str(if i % 2 == 0 { "<< /A (>>) " } else { "<< /B %>>\n" });
+        deep.push_str(if i % 2 == 0 {
+            "<< /A (>>) "
+        } else {
+            "<< /B %>>\n"
+        });
     }
     let mut objects = one_page("", HELLO);
     objects.push(deep.into_bytes());
