@@ -5,6 +5,7 @@
 //! What this module adds: a document over a reusable copy of the caller's bytes, error kinds the engine maps to a [`crate::protocol::Reason`], and stream
 //! decoding with a cap on the inflated size.
 
+pub mod crypt;
 pub mod stream;
 
 use std::sync::{Arc, OnceLock};
