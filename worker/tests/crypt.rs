@@ -274,7 +274,12 @@ const OBJECT_STREAM: &[u8] =
 /// The same page with its font in a compressed, encrypted object stream (object 5), the
 /// encryption dictionary as object 7 and an xref stream (object 8, never encrypted).
 fn with_object_stream(enc: &Encryption) -> Vec<u8> {
-    let compressed = miniz_oxide::deflate::compress_to_vec_zlib(OBJECT_STREAM, 6);
+    with_object_stream_of(enc, OBJECT_STREAM)
+}
+
+/// [`with_object_stream`] with `plain` as the object stream's data.
+fn with_object_stream_of(enc: &Encryption, plain: &[u8]) -> Vec<u8> {
+    let compressed = miniz_oxide::deflate::compress_to_vec_zlib(plain, 6);
     let objects: Vec<(u32, Vec<u8>)> = vec![
         (1, b"<< /Type /Catalog /Pages 2 0 R >>".to_vec()),
         (2, b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec()),
@@ -658,5 +663,22 @@ fn decrypted_object_stream_bombs_are_counted_in_full() {
             bomb.len(),
             "{scheme:?}"
         );
+    }
+}
+
+/// The engine refuses an encrypted object stream that decrypts and inflates past the cap
+/// before hayro-syntax inflates it whole (1 GB of RSS for a 1 MB file before the check
+/// decrypted; stored, the bytes inflate to nothing).
+#[test]
+fn encrypted_object_stream_bombs_are_refused_before_opening() {
+    let bomb = [OBJECT_STREAM, &vec![b' '; 64 << 20]].concat();
+    for scheme in SCHEMES {
+        let file = with_object_stream_of(&Encryption::new(scheme), &bomb);
+        assert!(file.len() < 1 << 20, "{scheme:?}: {}", file.len());
+        let err = texts(&file).unwrap_err();
+        assert!(err.contains("compression bomb"), "{scheme:?}: {err}");
+        // The same stream, small, still reads.
+        let small = with_object_stream_of(&Encryption::new(scheme), OBJECT_STREAM);
+        assert_eq!(texts(&small).unwrap(), ["Hello"], "{scheme:?}");
     }
 }

@@ -163,18 +163,26 @@ impl Survey {
     /// 512 levels, but its repair scan probes a dictionary at every `<<` and walks up to
     /// 512 levels from each, so a file of nested dictionaries costs it about a second per
     /// megabyte, past any deadline (it cannot be interrupted).
+    ///
+    /// In an encrypted file the object streams are stored encrypted (xref streams never
+    /// are, ISO 32000-1 §7.6.1), and `hayro-syntax` decrypts them with the empty user
+    /// password before inflating, so they are decrypted here too ([`crypt::FileKey`]) and
+    /// each counted at the larger of its stored and decrypted sizes.
     fn of(data: &[u8]) -> Survey {
         static NEEDLES: OnceLock<AhoCorasick> = OnceLock::new();
         let needles = NEEDLES.get_or_init(|| {
-            AhoCorasick::new(["<<", ">>", "/ObjStm", "/XRef"]).expect("fixed needles")
+            AhoCorasick::new(["<<", ">>", "/ObjStm", "/XRef", "/Encrypt"]).expect("fixed needles")
         });
         let mut survey = Survey {
             object_streams_over_cap: false,
             max_depth: 0,
             opens: 0,
         };
-        let mut inflated = 0usize;
         let mut depth = 0usize;
+        // Where `/ObjStm` (true) and `/XRef` (false) occur; counted once the whole file
+        // has been seen, since `/Encrypt` is usually in the trailer at its end.
+        let mut streams = Vec::new();
+        let mut encrypted = false;
         for m in needles.find_iter(data) {
             match m.pattern().as_u32() {
                 0 => {
@@ -183,14 +191,31 @@ impl Survey {
                     survey.max_depth = survey.max_depth.max(depth);
                 }
                 1 => depth = depth.saturating_sub(1),
-                _ => {
-                    inflated +=
-                        compressed_stream_size(data, m.start(), MAX_OBJECT_STREAMS + 1 - inflated);
-                    if inflated > MAX_OBJECT_STREAMS {
-                        survey.object_streams_over_cap = true;
-                        break;
-                    }
-                }
+                2 => streams.push((m.start(), true)),
+                3 => streams.push((m.start(), false)),
+                _ => encrypted = true,
+            }
+        }
+        let key = if encrypted && streams.iter().any(|&(_, objstm)| objstm) {
+            crypt::FileKey::for_empty_password(data)
+        } else {
+            None
+        };
+        let mut inflated = 0usize;
+        for (at, objstm) in streams {
+            let Some(stream) = RawStream::at(data, at) else {
+                continue;
+            };
+            let cap = MAX_OBJECT_STREAMS + 1 - inflated;
+            let mut size = stream::decoded_size(stream.body, &stream.filters, cap);
+            if let (Some(key), true, Some((num, generation))) = (&key, objstm, stream.id) {
+                let plain = key.decrypt_stream(num, generation, stream.stored());
+                size = size.max(stream::decoded_size(&plain, &stream.filters, cap));
+            }
+            inflated += size;
+            if inflated > MAX_OBJECT_STREAMS {
+                survey.object_streams_over_cap = true;
+                break;
             }
         }
         survey
@@ -210,26 +235,55 @@ impl Survey {
 /// How far around a `/ObjStm` or `/XRef` marker its stream dictionary is looked for.
 const DICT_WINDOW: usize = 4096;
 
-/// The decoded size (up to `cap`) of the stream whose dictionary holds `data[at]`, or 0
-/// when no `stream` keyword follows within [`DICT_WINDOW`]. The dictionary is read from
-/// the `obj` keyword before `at` for its `/Filter`, a name or an array of names
-/// (`[/FlateDecode /FlateDecode]` inflates twice: a 2.5 KB file of that kind inflated
-/// to 1 GB in hayro-syntax when only the first stage was counted).
-fn compressed_stream_size(data: &[u8], at: usize, cap: usize) -> usize {
-    let after = &data[at..data.len().min(at + DICT_WINDOW)];
-    let Some(keyword) = memchr::memmem::find(after, b"stream") else {
-        return 0;
-    };
-    let before = &data[at.saturating_sub(DICT_WINDOW)..at];
-    let start = memchr::memmem::rfind(before, b"obj").map_or(at, |i| at - before.len() + i);
-    let filters = stream_filters(&data[start..at + keyword]);
-    let body = &data[at + keyword + b"stream".len()..];
-    let body = body
-        .strip_prefix(b"\r\n")
-        .or_else(|| body.strip_prefix(b"\n"))
-        .or_else(|| body.strip_prefix(b"\r"))
-        .unwrap_or(body);
-    stream::decoded_size(body, &filters, cap)
+/// A stream found in the raw bytes around a marker in its dictionary.
+struct RawStream<'a> {
+    /// `N G` of the `N G obj` line before the dictionary, when there is one.
+    id: Option<(u32, u16)>,
+    /// The dictionary's `/Filter`, read from the `obj` keyword to `stream`: a name or
+    /// an array of names (`[/FlateDecode /FlateDecode]` inflates twice: a 2.5 KB file
+    /// of that kind inflated to 1 GB in hayro-syntax when only the first stage was
+    /// counted).
+    filters: Vec<Filter>,
+    /// From after `stream` and its end of line to the end of the file (the decoders stop
+    /// where the data does).
+    body: &'a [u8],
+}
+
+impl<'a> RawStream<'a> {
+    /// The stream whose dictionary holds `data[at]`; `None` when no `stream` keyword
+    /// follows within [`DICT_WINDOW`].
+    fn at(data: &'a [u8], at: usize) -> Option<Self> {
+        let after = &data[at..data.len().min(at + DICT_WINDOW)];
+        let keyword = memchr::memmem::find(after, b"stream")?;
+        let before = &data[at.saturating_sub(DICT_WINDOW)..at];
+        let obj = memchr::memmem::rfind(before, b"obj").map(|i| at - before.len() + i);
+        let start = obj.unwrap_or(at);
+        let body = &data[at + keyword + b"stream".len()..];
+        let body = body
+            .strip_prefix(b"\r\n")
+            .or_else(|| body.strip_prefix(b"\n"))
+            .or_else(|| body.strip_prefix(b"\r"))
+            .unwrap_or(body);
+        Some(RawStream {
+            id: obj.and_then(|o| object_id_before(&data[o.saturating_sub(32)..o])),
+            filters: stream_filters(&data[start..at + keyword]),
+            body,
+        })
+    }
+
+    /// The stored data: up to `endstream`, or the whole rest of the file without one.
+    fn stored(&self) -> &'a [u8] {
+        let end = memchr::memmem::find(self.body, b"endstream").unwrap_or(self.body.len());
+        &self.body[..end]
+    }
+}
+
+/// `N G` at the end of `text` (what precedes an `obj` keyword).
+fn object_id_before(text: &[u8]) -> Option<(u32, u16)> {
+    let mut words = text.trim_ascii_end().rsplit(|b| b.is_ascii_whitespace());
+    let generation = std::str::from_utf8(words.next()?).ok()?.parse().ok()?;
+    let num = std::str::from_utf8(words.next()?).ok()?.parse().ok()?;
+    Some((num, generation))
 }
 
 /// The filters named by the `/Filter` entry of a raw stream dictionary, in order. A
