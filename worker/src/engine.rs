@@ -181,7 +181,9 @@ impl Extractor {
             let reason = match e {
                 OpenError::NotPdf => Reason::NotPdf,
                 OpenError::Encrypted(_) => Reason::Encrypted,
-                OpenError::Malformed | OpenError::Bomb => Reason::Malformed,
+                OpenError::Malformed | OpenError::Bomb | OpenError::BadPredictor => {
+                    Reason::Malformed
+                }
                 OpenError::NoPages => Reason::NoPages,
             };
             ExtractError::new(reason, e.detail())

@@ -459,6 +459,77 @@ fn stream_length_negative() {
     }
 }
 
+// ---- predictor parameters -------------------------------------------------------------
+
+/// `/DecodeParms` that would make hayro-syntax divide by zero or overflow a byte.
+const BAD_PREDICTORS: [&str; 6] = [
+    // Found by the `open` fuzz target (a content stream): /Columns 0.
+    "/Predictor 2 /Colors 536870913 /Columns 0 /BitsPerComponent 8",
+    "/Predictor 12 /Columns 0",
+    "/Predictor 12 /Colors 0 /Columns 5",
+    "/Predictor 12 /BitsPerComponent 0 /Columns 5",
+    "/Predictor 2 /BitsPerComponent 16 /Colors 255 /Columns 5",
+    "/Predictor 15 /Columns 4611686018427387904",
+];
+
+#[test]
+fn content_stream_predictors_no_reader_can_apply() {
+    let z = miniz_oxide::deflate::compress_to_vec_zlib(HELLO, 6);
+    for parms in BAD_PREDICTORS {
+        let mut objects = one_page("", b"");
+        objects[3] = stream(
+            &format!("/Filter /FlateDecode /DecodeParms << {parms} >>"),
+            &z,
+        );
+        let r = run(&assemble(&objects, ""));
+        assert_sensible(&r);
+    }
+}
+
+#[test]
+fn xref_and_object_stream_predictors_no_reader_can_apply() {
+    for parms in BAD_PREDICTORS {
+        // An xref stream: rows of (type, offset, generation), 1 + 4 + 1 bytes.
+        let mut out = b"%PDF-1.5\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, body) in one_page("", HELLO).iter().enumerate() {
+            offsets.push(out.len() as u32);
+            out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+            out.extend_from_slice(body);
+            out.extend_from_slice(b"\nendobj\n");
+        }
+        let xref_at = out.len() as u32;
+        offsets.push(xref_at);
+        let mut rows = vec![0, 0, 0, 0, 0, 255];
+        for off in &offsets {
+            rows.push(1);
+            rows.extend_from_slice(&off.to_be_bytes());
+            rows.push(0);
+        }
+        let z = miniz_oxide::deflate::compress_to_vec_zlib(&rows, 6);
+        out.extend_from_slice(format!("{} 0 obj\n", offsets.len()).as_bytes());
+        out.extend_from_slice(&stream(
+            &format!(
+                "/Type /XRef /Size {} /W [1 4 1] /Root 1 0 R /Filter /FlateDecode \
+                 /DecodeParms << {parms} >>",
+                offsets.len() + 1
+            ),
+            &z,
+        ));
+        out.extend_from_slice(format!("\nendobj\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
+        let r = run(&out);
+        assert_reason(&r, &[Reason::Malformed]);
+        // The same parameters on an object stream.
+        let mut objects = one_page("", HELLO);
+        objects.push(stream(
+            &format!("/Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /DecodeParms << {parms} >>"),
+            &miniz_oxide::deflate::compress_to_vec_zlib(b"7 0 << >>", 6),
+        ));
+        let r = run(&assemble(&objects, ""));
+        assert_reason(&r, &[Reason::Malformed]);
+    }
+}
+
 // ---- truncation -----------------------------------------------------------------------------
 
 #[test]

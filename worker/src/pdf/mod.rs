@@ -28,6 +28,8 @@ pub enum OpenError {
     NoPages,
     /// Its object and xref streams inflate past [`MAX_OBJECT_STREAMS`].
     Bomb,
+    /// An object or xref stream has predictor parameters no reader can apply.
+    BadPredictor,
 }
 
 impl OpenError {
@@ -38,6 +40,9 @@ impl OpenError {
             OpenError::Encrypted(d) => d,
             OpenError::Malformed => "no readable xref, catalog or page tree (even after repair)",
             OpenError::NoPages => "the document has no reachable page",
+            OpenError::BadPredictor => {
+                "an object or xref stream has /DecodeParms no reader can apply (e.g. /Columns 0)"
+            }
         }
     }
 }
@@ -90,6 +95,9 @@ impl Document {
         let survey = Survey::of(data);
         if survey.object_streams_over_cap {
             return Err(OpenError::Bomb);
+        }
+        if survey.bad_predictor {
+            return Err(OpenError::BadPredictor);
         }
         let parsed = if survey.needs_flattening(data.len()) {
             PdfData::from(Arc::new(flatten_deep_nesting(data)))
@@ -150,6 +158,9 @@ struct Survey {
     max_depth: usize,
     /// How many `<<` the file holds.
     opens: usize,
+    /// Whether an object or xref stream has predictor parameters that would make
+    /// `hayro-syntax` divide by zero ([`stream::predictor_params_ok`]).
+    bad_predictor: bool,
 }
 
 impl Survey {
@@ -177,6 +188,7 @@ impl Survey {
             object_streams_over_cap: false,
             max_depth: 0,
             opens: 0,
+            bad_predictor: false,
         };
         let mut depth = 0usize;
         // Where `/ObjStm` (true) and `/XRef` (false) occur; counted once the whole file
@@ -206,6 +218,10 @@ impl Survey {
             let Some(stream) = RawStream::at(data, at) else {
                 continue;
             };
+            if !stream::predictor_params_ok(|key| raw_int(stream.dict, key)) {
+                survey.bad_predictor = true;
+                break;
+            }
             let cap = MAX_OBJECT_STREAMS + 1 - inflated;
             let mut size = stream::decoded_size(stream.body, &stream.filters, cap);
             if let (Some(key), true, Some((num, generation))) = (&key, objstm, stream.id) {
@@ -239,6 +255,8 @@ const DICT_WINDOW: usize = 4096;
 struct RawStream<'a> {
     /// `N G` of the `N G obj` line before the dictionary, when there is one.
     id: Option<(u32, u16)>,
+    /// The dictionary's bytes, from the `obj` keyword to `stream`.
+    dict: &'a [u8],
     /// The dictionary's `/Filter`, read from the `obj` keyword to `stream`: a name or
     /// an array of names (`[/FlateDecode /FlateDecode]` inflates twice: a 2.5 KB file
     /// of that kind inflated to 1 GB in hayro-syntax when only the first stage was
@@ -266,6 +284,7 @@ impl<'a> RawStream<'a> {
             .unwrap_or(body);
         Some(RawStream {
             id: obj.and_then(|o| object_id_before(&data[o.saturating_sub(32)..o])),
+            dict: &data[start..at + keyword],
             filters: stream_filters(&data[start..at + keyword]),
             body,
         })
@@ -276,6 +295,33 @@ impl<'a> RawStream<'a> {
         let end = memchr::memmem::find(self.body, b"endstream").unwrap_or(self.body.len());
         &self.body[..end]
     }
+}
+
+/// The integer after `/key` in a raw dictionary, when it is a direct one (`N G R`
+/// reads as none).
+fn raw_int(dict: &[u8], key: &[u8]) -> Option<i64> {
+    let mut rest = dict;
+    loop {
+        let i = memchr::memmem::find(rest, b"/")?;
+        rest = &rest[i + 1..];
+        if rest.starts_with(key) && rest.get(key.len()).is_none_or(|&b| is_delimiter(b)) {
+            break;
+        }
+    }
+    let value = rest[key.len()..].trim_ascii_start();
+    let sign = usize::from(value.first().is_some_and(|&b| b == b'-' || b == b'+'));
+    let digits = value[sign..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let after = value[sign + digits..].trim_ascii_start();
+    if digits == 0 || after.first().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(&value[..sign + digits])
+        .ok()?
+        .parse()
+        .ok()
 }
 
 /// `N G` at the end of `text` (what precedes an `obj` keyword).
@@ -524,6 +570,17 @@ mod tests {
             stream_filters(b"<< /Filter [/A85 /LZW /Unknown /Fl] >>"),
             [Filter::Ascii85Decode, Filter::LzwDecode]
         );
+    }
+
+    #[test]
+    fn raw_integers_are_read_only_when_direct() {
+        let dict = b"<< /Columns 5 /Colors -3 /Predictor 12 0 R /BitsPerComponent+8 /ColumnsX 9 >>";
+        assert_eq!(raw_int(dict, b"Columns"), Some(5));
+        assert_eq!(raw_int(dict, b"Colors"), Some(-3));
+        assert_eq!(raw_int(dict, b"Predictor"), None, "a reference");
+        assert_eq!(raw_int(dict, b"BitsPerComponent"), Some(8));
+        assert_eq!(raw_int(dict, b"Missing"), None);
+        assert_eq!(raw_int(b"/Columns /Name", b"Columns"), None);
     }
 
     #[test]

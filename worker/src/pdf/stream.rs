@@ -33,7 +33,10 @@ pub fn decode<'a>(stream: &Stream<'a>, cap: usize) -> Option<Cow<'a, [u8]>> {
                 if i == last && predictor(stream.dict()).is_some_and(|p| p > 1) {
                     // PNG/TIFF predictors only reorder bytes: the inflated size bounds
                     // what hayro-syntax produces. Seen on content streams, rarely.
-                    if filters.len() > 1 || inflated.len() >= cap {
+                    if filters.len() > 1
+                        || inflated.len() >= cap
+                        || !predictor_params_ok(|key| decode_parms(stream.dict())?.get(key))
+                    {
                         return None;
                     }
                     return stream.decoded_data().ok();
@@ -317,10 +320,37 @@ fn zlib_header(data: &[u8]) -> bool {
 }
 
 fn predictor(dict: &Dict<'_>) -> Option<i32> {
-    let params = dict
-        .get::<Dict<'_>>(b"DecodeParms")
-        .or_else(|| dict.get::<Dict<'_>>(b"DP"))?;
-    params.get::<i32>(b"Predictor")
+    decode_parms(dict)?.get::<i32>(b"Predictor")
+}
+
+fn decode_parms<'a>(dict: &Dict<'a>) -> Option<Dict<'a>> {
+    dict.get::<Dict<'_>>(b"DecodeParms")
+        .or_else(|| dict.get::<Dict<'_>>(b"DP"))
+}
+
+/// Whether `hayro-syntax` can apply the predictor of these `/DecodeParms` (`param`
+/// gives an integer entry by key) without dividing by zero or overflowing: it reads
+/// /Predictor, /Colors and /BitsPerComponent as bytes and /Columns as a size, taking the
+/// default for a value out of range, and a row of zero bytes divides by zero. Predictor
+/// 1 (none) is always fine.
+pub fn predictor_params_ok(param: impl Fn(&[u8]) -> Option<i64>) -> bool {
+    let byte = |key: &[u8], default| {
+        param(key)
+            .and_then(|v| u8::try_from(v).ok())
+            .unwrap_or(default)
+    };
+    if byte(b"Predictor", 1) <= 1 {
+        return true;
+    }
+    let colors = u32::from(byte(b"Colors", 1));
+    let bits = u32::from(byte(b"BitsPerComponent", 8));
+    let columns = param(b"Columns")
+        .and_then(|v| usize::try_from(v).ok())
+        .unwrap_or(1);
+    matches!(bits, 1 | 2 | 4 | 8 | 16)
+        && colors >= 1
+        && bits * colors <= 255
+        && (1..=1 << 24).contains(&columns)
 }
 
 /// Inflates zlib (or, without a zlib header, raw deflate) data to at most `cap` bytes.
