@@ -574,13 +574,16 @@ mod tests {
 
     #[test]
     fn raw_integers_are_read_only_when_direct() {
-        let dict = b"<< /Columns 5 /Colors -3 /Predictor 12 0 R /BitsPerComponent+8 /ColumnsX 9 >>";
+        let dict =
+            b"<< /Columns 5 /Colors -3 /Predictor 12 0 R /BitsPerComponent +8 /ColumnsX 9 >>";
         assert_eq!(raw_int(dict, b"Columns"), Some(5));
         assert_eq!(raw_int(dict, b"Colors"), Some(-3));
         assert_eq!(raw_int(dict, b"Predictor"), None, "a reference");
         assert_eq!(raw_int(dict, b"BitsPerComponent"), Some(8));
         assert_eq!(raw_int(dict, b"Missing"), None);
         assert_eq!(raw_int(b"/Columns /Name", b"Columns"), None);
+        // `/Colors+1` is another name.
+        assert_eq!(raw_int(b"/Colors+1 2", b"Colors"), None);
     }
 
     #[test]
