@@ -15,7 +15,7 @@ Examples:
       your own PDFs, 4 cores, one minute
   distributed-benchmark --containers 2 --cpus 2,3 --memory 512m --config docker-config.yaml
       explicit cores, a memory limit and a resource-constrained config
-  distributed-benchmark --containers 4 --baseline benchmark_output/results_20261126_101500.json
+  distributed-benchmark --containers 4 --baseline benchmark_output/results_20261126_101500_3fa2c91d.json
       efficiency against an earlier single-container run instead of a new solo run
   distributed-benchmark --scaling-test --max-containers 8 --repeat 3 --interleave
       1, 2, 4 and 8 containers, three times each: CSV, SVG chart, Markdown report

@@ -22,7 +22,9 @@ fn docker_lock() -> MutexGuard<'static, ()> {
 fn corpus() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("dbench-e2e-corpus-{}", std::process::id()));
+        // Under target/tmp (cargo's folder for integration tests), not the system's temp
+        // folder: it outlives the test binary, and a fresh clone starts without it.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-corpus");
         let out = Command::new(BIN)
             .args(["sample", "--small"])
             .arg(&dir)
@@ -439,7 +441,7 @@ fn bad_input_is_refused_with_exit_2_and_a_message_naming_it() {
 
 /// A path that cannot be a folder: below a regular file (unwritable even for root).
 fn unwritable_output() -> Option<String> {
-    let file = std::env::temp_dir().join(format!("dbench-e2e-file-{}", std::process::id()));
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-not-a-folder");
     std::fs::write(&file, "x").ok()?;
     Some(file.join("out").display().to_string())
 }
