@@ -223,10 +223,16 @@ impl Survey {
                 break;
             }
             let cap = MAX_OBJECT_STREAMS + 1 - inflated;
-            let mut size = stream::decoded_size(stream.body, &stream.filters, cap);
+            let stored = stream.stored();
+            let mut size = stream::decoded_size(stream.body, &stream.filters, stored.len(), cap);
             if let (Some(key), true, Some((num, generation))) = (&key, objstm, stream.id) {
-                let plain = key.decrypt_stream(num, generation, stream.stored());
-                size = size.max(stream::decoded_size(&plain, &stream.filters, cap));
+                let plain = key.decrypt_stream(num, generation, stored);
+                size = size.max(stream::decoded_size(
+                    &plain,
+                    &stream.filters,
+                    plain.len(),
+                    cap,
+                ));
             }
             inflated += size;
             if inflated > MAX_OBJECT_STREAMS {
@@ -290,9 +296,15 @@ impl<'a> RawStream<'a> {
         })
     }
 
-    /// The stored data: up to `endstream`, or the whole rest of the file without one.
+    /// The stored data: its direct `/Length`, else up to `endstream`, else the whole
+    /// rest of the file.
     fn stored(&self) -> &'a [u8] {
-        let end = memchr::memmem::find(self.body, b"endstream").unwrap_or(self.body.len());
+        let length = raw_int(self.dict, b"Length")
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|&n| n <= self.body.len());
+        let end = length.unwrap_or_else(|| {
+            memchr::memmem::find(self.body, b"endstream").unwrap_or(self.body.len())
+        });
         &self.body[..end]
     }
 }

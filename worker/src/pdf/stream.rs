@@ -254,25 +254,59 @@ pub fn filter_named(name: &[u8]) -> Option<Filter> {
 /// (each stage's output is kept only until the next has read it; the last Flate stage
 /// is only counted). 0 without filters or when a filter cannot be run here (image
 /// filters: nothing the engine reads expands through them).
-pub fn decoded_size(data: &[u8], filters: &[Filter], cap: usize) -> usize {
+///
+/// It counts what `hayro-syntax` would produce, at least: its Flate decoder reads on
+/// where zlib stops (a match reaching before the start is skipped, an invalid length
+/// code copies nothing), so a stage that stops on damaged data counts its worst case
+/// for the rest of the stored data, [`MAX_DEFLATE_RATIO`] bytes per byte (`stored` is
+/// how much of `data` the stream holds), and a stage before the last that stops short
+/// counts as `cap`.
+pub fn decoded_size(data: &[u8], filters: &[Filter], stored: usize, cap: usize) -> usize {
     let Some((last, stages)) = filters.split_last() else {
         return 0;
     };
+    let worst = |produced: usize, rest: usize| {
+        produced.saturating_add(rest.saturating_mul(MAX_DEFLATE_RATIO))
+    };
     let mut data = Cow::Borrowed(data);
+    let mut stored = stored;
     for filter in stages {
-        let Some(out) = decode_stage(*filter, &data, cap) else {
-            return 0;
+        let out = if *filter == Filter::FlateDecode {
+            let mut out = Vec::new();
+            let counted = inflate_lenient(&data, cap, Some(&mut out));
+            // What a lenient decoder reads on to here, the next stages expand again:
+            // unknown, so the worst case.
+            if counted.stopped_at.is_some_and(|at| at < stored) {
+                return cap;
+            }
+            out
+        } else {
+            match decode_stage(*filter, &data, cap) {
+                Some(out) => out,
+                None => return 0,
+            }
         };
         if out.len() >= cap {
             return cap;
         }
+        stored = out.len();
         data = Cow::Owned(out);
     }
     match last {
-        Filter::FlateDecode => inflated_size(&data, cap),
+        Filter::FlateDecode => {
+            let counted = inflate_lenient(&data, cap, None);
+            match counted.stopped_at {
+                Some(at) => worst(counted.produced, stored.saturating_sub(at)).min(cap),
+                None => counted.produced,
+            }
+        }
         filter => decode_stage(*filter, &data, cap).map_or(0, |out| out.len()),
     }
 }
+
+/// Most bytes a Deflate stream produces per byte of input: a 258-byte match costs at
+/// least two bits (a one-bit length code and a one-bit distance code), RFC 1951 §3.2.5.
+pub const MAX_DEFLATE_RATIO: usize = 1032;
 
 /// One filter over `data`, at most `cap` bytes out (LZW with EarlyChange, its default).
 fn decode_stage(filter: Filter, data: &[u8], cap: usize) -> Option<Vec<u8>> {
@@ -288,25 +322,56 @@ fn decode_stage(filter: Filter, data: &[u8], cap: usize) -> Option<Vec<u8>> {
 }
 
 /// How many bytes zlib or raw deflate `data` inflates to, counted up to `cap` without
-/// keeping them (a 64 KB window is reused). Damaged data counts what came before.
+/// keeping them. Damaged data counts what came before.
 pub fn inflated_size(data: &[u8], cap: usize) -> usize {
+    inflate_lenient(data, cap, None).produced
+}
+
+/// What [`inflate_lenient`] found.
+struct Inflated {
+    /// Bytes produced, up to the cap.
+    produced: usize,
+    /// Where in the input decoding stopped on damaged data (not on its end or the cap).
+    stopped_at: Option<usize>,
+}
+
+/// Inflates zlib or raw deflate `data` through a 64 KB ring, as `hayro-syntax` does
+/// at least: a match reaching before the start copies from the ring's zeros instead of
+/// failing. The output is appended to `keep` when given, at most `cap` bytes counted.
+fn inflate_lenient(data: &[u8], cap: usize, mut keep: Option<&mut Vec<u8>>) -> Inflated {
     let mut flags = inflate_flags::TINFL_FLAG_IGNORE_ADLER32;
     if zlib_header(data) {
         flags |= inflate_flags::TINFL_FLAG_PARSE_ZLIB_HEADER;
     }
     let mut window = vec![0u8; 64 << 10];
     let mut state = Box::<DecompressorOxide>::default();
-    let mut input = data;
+    let mut consumed = 0usize;
     let mut pos = 0usize;
-    let mut total = 0usize;
+    let mut produced = 0usize;
     loop {
+        let input = data.get(consumed..).unwrap_or(&[]);
         let (status, used, written) = decompress(&mut state, input, &mut window, pos, flags);
-        total += written;
+        if let Some(out) = keep.as_deref_mut() {
+            let room = cap.saturating_sub(produced).min(written);
+            out.extend_from_slice(&window[pos..pos + room]);
+        }
+        produced += written;
+        consumed += used;
         pos = (pos + written) & (window.len() - 1);
-        input = input.get(used..).unwrap_or(&[]);
         match status {
-            TINFLStatus::HasMoreOutput if total < cap => {}
-            _ => return total,
+            TINFLStatus::HasMoreOutput if produced < cap => {}
+            TINFLStatus::HasMoreOutput | TINFLStatus::Done | TINFLStatus::NeedsMoreInput => {
+                return Inflated {
+                    produced: produced.min(cap),
+                    stopped_at: None,
+                };
+            }
+            _ => {
+                return Inflated {
+                    produced: produced.min(cap),
+                    stopped_at: Some(consumed),
+                };
+            }
         }
     }
 }
@@ -470,8 +535,77 @@ mod tests {
     fn inflated_size_counts_without_keeping() {
         let bomb = zlib(&vec![b'a'; 3 << 20]);
         assert_eq!(inflated_size(&bomb, usize::MAX), 3 << 20);
-        assert_eq!(inflated_size(&bomb, 100_000), 128 << 10);
+        assert_eq!(inflated_size(&bomb, 100_000), 100_000);
         assert!(inflated_size(b"junk", 100) <= 100);
+    }
+
+    /// Raw deflate of `tail` preceded by a fixed-Huffman block (not final) holding one
+    /// length/distance pair `symbol` (257..=287) with distance 1, where nothing precedes it.
+    fn damaged_then(symbol: u16, tail: &[u8]) -> Vec<u8> {
+        let mut bits: Vec<u8> = Vec::new();
+        let mut put = |v: u32, n: u32, msb_first: bool| {
+            for i in 0..n {
+                let shift = if msb_first { n - 1 - i } else { i };
+                bits.push(((v >> shift) & 1) as u8);
+            }
+        };
+        put(0, 1, false); // not the final block
+        put(1, 2, false); // fixed Huffman codes
+        // Symbols 256..=279 have 7-bit codes from 0; 280..=287 8-bit codes from 0xC0.
+        match symbol {
+            256..=279 => put(u32::from(symbol - 256), 7, true),
+            _ => put(0xC0 + u32::from(symbol - 280), 8, true),
+        }
+        put(0, 5, true); // distance code 0: distance 1
+        put(0, 7, true); // end of block
+        let mut c = miniz_oxide::deflate::core::CompressorOxide::new(
+            miniz_oxide::deflate::core::create_comp_flags_from_zip_params(9, -15, 0),
+        );
+        let mut raw = vec![0u8; tail.len() / 100 + 1024];
+        let (_, _, n) = miniz_oxide::deflate::core::compress(
+            &mut c,
+            tail,
+            &mut raw,
+            miniz_oxide::deflate::core::TDEFLFlush::Finish,
+        );
+        for byte in &raw[..n] {
+            put(u32::from(*byte), 8, false);
+        }
+        bits.chunks(8)
+            .map(|c| c.iter().enumerate().fold(0u8, |b, (i, &bit)| b | bit << i))
+            .collect()
+    }
+
+    #[test]
+    fn damaged_deflate_counts_at_least_what_a_lenient_decoder_reads_on_to() {
+        let tail = vec![b' '; 4 << 20];
+        // A match before the start: the ring reads on past it.
+        let far_back = damaged_then(257, &tail);
+        assert!(inflated_size(&far_back, usize::MAX) >= tail.len());
+        // Length symbol 286 does not exist: zlib stops, hayro-syntax copies nothing and
+        // reads on, so the rest counts at its worst case.
+        let bad_length = damaged_then(286, &tail);
+        let stored = bad_length.len();
+        let counted = decoded_size(&bad_length, &[Filter::FlateDecode], stored, usize::MAX);
+        assert!(counted >= tail.len(), "{counted}");
+        assert!(counted <= stored * MAX_DEFLATE_RATIO, "{counted}");
+        // Behind a second Flate stage, the first stage's damage is read through too.
+        let twice = zlib(&far_back);
+        let filters = [Filter::FlateDecode, Filter::FlateDecode];
+        assert!(decoded_size(&twice, &filters, twice.len(), usize::MAX) >= tail.len());
+        // Damage in a stage before the last counts as the cap.
+        let outer = damaged_then(286, &zlib(&tail));
+        let cap = 48 << 20;
+        assert_eq!(decoded_size(&outer, &filters, outer.len(), cap), cap);
+        // Damage in the last stage counts its worst case.
+        let twice = zlib(&bad_length);
+        assert!(decoded_size(&twice, &filters, twice.len(), cap) >= tail.len());
+        // Intact data counts exactly.
+        let z = zlib(&tail);
+        assert_eq!(
+            decoded_size(&z, &filters[..1], z.len(), usize::MAX),
+            tail.len()
+        );
     }
 
     #[test]
