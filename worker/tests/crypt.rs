@@ -680,5 +680,20 @@ fn encrypted_object_stream_bombs_are_refused_before_opening() {
         // The same stream, small, still reads.
         let small = with_object_stream_of(&Encryption::new(scheme), OBJECT_STREAM);
         assert_eq!(texts(&small).unwrap(), ["Hello"], "{scheme:?}");
+        // So does one of 96 KB that hardly compresses: stored encrypted its bytes look
+        // damaged, and their worst case (1,032 bytes per byte) is past the cap.
+        let mut x = 1u32;
+        let noise: Vec<u8> = (0..96 << 10)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                b'a' + (x >> 16) as u8 % 26
+            })
+            .collect();
+        let large = with_object_stream_of(
+            &Encryption::new(scheme),
+            &[OBJECT_STREAM, b" ", &noise].concat(),
+        );
+        assert!(large.len() > 48 << 10, "{scheme:?}: {}", large.len());
+        assert_eq!(texts(&large).unwrap(), ["Hello"], "{scheme:?}");
     }
 }

@@ -224,7 +224,10 @@ impl Survey {
             }
             let cap = MAX_OBJECT_STREAMS + 1 - inflated;
             let stored = stream.stored();
-            let mut size = stream::decoded_size(stream.body, &stream.filters, stored.len(), cap);
+            // Stored encrypted, an object stream's bytes look damaged: its worst case is
+            // counted from the decrypted bytes only.
+            let stored_len = if objstm && encrypted { 0 } else { stored.len() };
+            let mut size = stream::decoded_size(stream.body, &stream.filters, stored_len, cap);
             if let (Some(key), true, Some((num, generation))) = (&key, objstm, stream.id) {
                 let plain = key.decrypt_stream(num, generation, stored);
                 size = size.max(stream::decoded_size(
