@@ -83,7 +83,14 @@ fn dispatch(cli: Cli) -> Result<u8> {
             Ok(exit::OK)
         }
         Some(Command::Cleanup) => runtime()?.block_on(commands::cleanup()),
-        None => runtime()?.block_on(commands::run(cli.run)),
+        None => {
+            let rt = runtime()?;
+            let result = rt.block_on(commands::run(cli.run));
+            // After an interrupt during the image build, the executable may still be being
+            // hashed or packed on a blocking thread: not waited for.
+            rt.shutdown_background();
+            result
+        }
     }
 }
 

@@ -48,17 +48,19 @@ impl Signals {
         let (second_tx, second) = watch::channel(false);
         tokio::spawn(async move {
             let name = self.next().await;
-            let _ = cancel.send(true);
+            // Said before the run is told: once told, it may end (and this task with it)
+            // at once.
             eprintln!(
                 "\n{name} received: stopping, removing the workers and saving what was \
                  measured (a second signal ends at once)..."
             );
+            let _ = cancel.send(true);
             let name = self.next().await;
-            let _ = second_tx.send(true);
             eprintln!(
                 "\n{name} received again: ending now, without saving; removing the workers \
                  of the step in progress first"
             );
+            let _ = second_tx.send(true);
             if tokio::time::timeout(SECOND_SIGNAL_CLEANUP, in_flight.remove())
                 .await
                 .is_err()

@@ -422,7 +422,9 @@ fn signal_during_the_build(signal: &str, line: &str) {
         Vec::<PathBuf>::new(),
         "nothing measured, nothing written"
     );
-    assert!(ended.after_signal < Duration::from_secs(15), "{ended}");
+    // Hashing and packing the executable run off the async threads, and are not waited
+    // for: the signal is acted on at once (it took 2-3 s while they blocked).
+    assert!(ended.after_signal < Duration::from_secs(1), "{ended}");
 }
 
 #[test]

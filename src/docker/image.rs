@@ -34,23 +34,19 @@ pub fn tag_for(exe: &[u8]) -> String {
 /// Builds the image unless an image with the same content tag exists. `on_step` gets one
 /// line per Dockerfile step.
 pub async fn ensure(docker: &Docker, on_step: &mut dyn FnMut(&str)) -> Result<(String, Built)> {
-    let exe_path = std::env::current_exe().context("locating this executable")?;
-    let exe = std::fs::read(&exe_path)
-        .with_context(|| format!("reading this executable ({})", exe_path.display()))?;
-    if is_dynamically_linked(&exe) {
-        bail!(
-            "this executable ({}) is dynamically linked, but the image is FROM scratch and \
-             needs a static one. Build from the repository, whose .cargo/config.toml links \
-             statically: cargo build --release",
-            exe_path.display()
-        );
-    }
-    let tag = tag_for(&exe);
+    // Reading, hashing and packing the executable (100 MB in a debug build) take seconds:
+    // off the async threads, so that a signal is acted on meanwhile.
+    let (exe, tag) = tokio::task::spawn_blocking(read_this_executable)
+        .await
+        .context("reading this executable")??;
     if docker.inspect_image(&tag).await.is_ok() {
         return Ok((tag, Built::UpToDate));
     }
 
-    let context = build_context(&exe).context("packing the build context")?;
+    let context = tokio::task::spawn_blocking(move || build_context(&exe))
+        .await
+        .context("packing the build context")?
+        .context("packing the build context")?;
     let options = BuildImageOptionsBuilder::default()
         .dockerfile("Dockerfile")
         .t(&tag)
@@ -78,6 +74,23 @@ pub async fn ensure(docker: &Docker, on_step: &mut dyn FnMut(&str)) -> Result<(S
         bail!("building image {tag} finished without producing it; see the Docker daemon's log");
     }
     Ok((tag, Built::Built { steps }))
+}
+
+/// This executable's bytes and its image tag; refused when it is dynamically linked.
+fn read_this_executable() -> Result<(Vec<u8>, String)> {
+    let exe_path = std::env::current_exe().context("locating this executable")?;
+    let exe = std::fs::read(&exe_path)
+        .with_context(|| format!("reading this executable ({})", exe_path.display()))?;
+    if is_dynamically_linked(&exe) {
+        bail!(
+            "this executable ({}) is dynamically linked, but the image is FROM scratch and \
+             needs a static one. Build from the repository, whose .cargo/config.toml links \
+             statically: cargo build --release",
+            exe_path.display()
+        );
+    }
+    let tag = tag_for(&exe);
+    Ok((exe, tag))
 }
 
 /// A tar holding the Dockerfile and the executable.
