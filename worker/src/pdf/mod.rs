@@ -100,11 +100,21 @@ impl Document {
             return Err(OpenError::BadPredictor);
         }
         let parsed = if survey.needs_flattening(data.len()) {
-            PdfData::from(Arc::new(flatten_deep_nesting(data)))
+            PdfData::from(Arc::new(flatten_deep_nesting(data, false)))
         } else {
             owned()
         };
-        match Pdf::new(parsed) {
+        let mut opened = Pdf::new(parsed);
+        let unreadable = match &opened {
+            Ok(pdf) => pdf.pages().is_empty(),
+            Err(e) => matches!(e, LoadPdfError::Invalid),
+        };
+        if unreadable && deepest_array(data) > MAX_NESTING {
+            // Deep arrays cost hayro-syntax nothing, but make what holds them unreadable
+            // (past 512 levels): looked for only once a file has failed.
+            opened = Pdf::new(PdfData::from(Arc::new(flatten_deep_nesting(data, true))));
+        }
+        match opened {
             Ok(pdf) => {
                 if pdf.pages().is_empty() {
                     return Err(OpenError::NoPages);
@@ -396,6 +406,39 @@ fn is_delimiter(b: u8) -> bool {
         )
 }
 
+/// How deep `[` nests outside literal strings and comments (never below the top).
+fn deepest_array(data: &[u8]) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut string, mut comment) = (0usize, false);
+    let mut i = 0;
+    while i < data.len() {
+        let b = data[i];
+        if comment {
+            comment = b != b'\n' && b != b'\r';
+        } else if string > 0 {
+            match b {
+                b'\\' => i += 1,
+                b'(' => string += 1,
+                b')' => string -= 1,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'(' => string = 1,
+                b'%' => comment = true,
+                b'[' => {
+                    depth += 1;
+                    deepest = deepest.max(depth);
+                }
+                b']' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    deepest
+}
+
 /// A copy of `data` in which every `<<` and `>>` nested deeper than [`MAX_NESTING`] is
 /// blanked to spaces, and every `<<` left unclosed at the end of the file. The
 /// dictionary at the limit then holds the deeper keys and values as flat entries and
@@ -407,9 +450,13 @@ fn is_delimiter(b: u8) -> bool {
 /// Depth is counted twice: over every `<<` and `>>` as in [`Survey`], and as a parser
 /// sees them, outside literal strings and comments (a `>>` hidden in `(>>)` closes
 /// nothing). A token is blanked when either count puts it past the limit.
-fn flatten_deep_nesting(data: &[u8]) -> Vec<u8> {
+///
+/// With `arrays`, `[` and `]` nested deeper than the limit (as a parser sees them) are
+/// blanked too.
+fn flatten_deep_nesting(data: &[u8], arrays: bool) -> Vec<u8> {
     let mut out = data.to_vec();
     let mut plain = 0usize;
+    let mut array_depth = 0usize;
     // Parser depth, and where its open dictionaries within the limit start.
     let mut parsed = 0usize;
     let mut unclosed = Vec::with_capacity(MAX_NESTING);
@@ -458,6 +505,17 @@ fn flatten_deep_nesting(data: &[u8]) -> Vec<u8> {
             match b {
                 b'(' => string = 1,
                 b'%' => comment = true,
+                b'[' | b']' if arrays => {
+                    if b == b'[' {
+                        array_depth += 1;
+                    }
+                    if array_depth > MAX_NESTING {
+                        out[i] = b' ';
+                    }
+                    if b == b']' {
+                        array_depth = array_depth.saturating_sub(1);
+                    }
+                }
                 _ => {}
             }
         }
@@ -622,7 +680,7 @@ mod tests {
             data.extend_from_slice(b" >>");
         }
         data.extend_from_slice(b" endobj << /Next 2 >>");
-        let flat = flatten_deep_nesting(&data);
+        let flat = flatten_deep_nesting(&data, false);
         assert_eq!(flat.len(), data.len());
         assert_eq!(Survey::of(&flat).max_depth, MAX_NESTING);
         let opens = |d: &[u8]| memchr::memmem::find_iter(d, b"<<").count();
@@ -645,14 +703,30 @@ mod tests {
         }
         assert_eq!(Survey::of(&hidden).max_depth, 1);
         hidden.extend_from_slice(b">> ".repeat(deep).as_slice());
-        let flat = flatten_deep_nesting(&hidden);
+        let flat = flatten_deep_nesting(&hidden, false);
         assert_eq!(memchr::memmem::find_iter(&flat, b"<<").count(), MAX_NESTING);
         // Left unclosed, none stays: a parser would read from each to the end.
         hidden.truncate(hidden.len() - 3 * deep);
-        let flat = flatten_deep_nesting(&hidden);
+        let flat = flatten_deep_nesting(&hidden, false);
         assert_eq!(memchr::memmem::find_iter(&flat, b"<<").count(), 0);
         // Nesting within the limit is left alone.
-        assert_eq!(flatten_deep_nesting(b"<< /A << >> >>"), b"<< /A << >> >>");
+        assert_eq!(
+            flatten_deep_nesting(b"<< /A << >> >>", false),
+            b"<< /A << >> >>"
+        );
+        // Arrays, when asked: `[` past the limit and its `]`; strings left alone.
+        let arrays = [
+            b"[(]) ".repeat(MAX_NESTING + 2),
+            b"] ".repeat(MAX_NESTING + 2),
+        ]
+        .concat();
+        let flat = flatten_deep_nesting(&arrays, true);
+        assert_eq!(deepest_array(&flat), MAX_NESTING);
+        assert_eq!(
+            flat.iter().filter(|&&b| b == b']').count(),
+            2 * MAX_NESTING + 2
+        );
+        assert_eq!(flatten_deep_nesting(&arrays, false), arrays);
     }
 
     #[test]
