@@ -465,9 +465,11 @@ fn stream_length_negative() {
 // ---- predictor parameters -------------------------------------------------------------
 
 /// `/DecodeParms` that would make hayro-syntax divide by zero or overflow a byte.
-const BAD_PREDICTORS: [&str; 6] = [
+const BAD_PREDICTORS: [&str; 7] = [
     // Found by the `open` fuzz target (a content stream): /Columns 0.
     "/Predictor 2 /Colors 536870913 /Columns 0 /BitsPerComponent 8",
+    // Found by it too (an xref stream): past 64 bits, read as the largest integer.
+    "/Predictor 12 /Columns 9900000000000000000",
     "/Predictor 12 /Columns 0",
     "/Predictor 12 /Colors 0 /Columns 5",
     "/Predictor 12 /BitsPerComponent 0 /Columns 5",

@@ -323,7 +323,7 @@ impl<'a> RawStream<'a> {
 }
 
 /// The integer after `/key` in a raw dictionary, when it is a direct one (`N G R`
-/// reads as none).
+/// reads as none), saturated to 64 bits.
 fn raw_int(dict: &[u8], key: &[u8]) -> Option<i64> {
     let mut rest = dict;
     loop {
@@ -343,10 +343,17 @@ fn raw_int(dict: &[u8], key: &[u8]) -> Option<i64> {
     if digits == 0 || after.first().is_some_and(u8::is_ascii_digit) {
         return None;
     }
-    std::str::from_utf8(&value[..sign + digits])
+    // As hayro-syntax reads an integer: one too large for 64 bits saturates.
+    let magnitude = std::str::from_utf8(&value[sign..sign + digits])
         .ok()?
-        .parse()
-        .ok()
+        .parse::<u128>()
+        .unwrap_or(u128::MAX)
+        .min(i64::MAX as u128) as i64;
+    Some(if value[0] == b'-' {
+        -magnitude
+    } else {
+        magnitude
+    })
 }
 
 /// `N G` at the end of `text` (what precedes an `obj` keyword).
@@ -655,6 +662,14 @@ mod tests {
         assert_eq!(raw_int(dict, b"BitsPerComponent"), Some(8));
         assert_eq!(raw_int(dict, b"Missing"), None);
         assert_eq!(raw_int(b"/Columns /Name", b"Columns"), None);
+        assert_eq!(
+            raw_int(b"/Columns 9900000000000000000", b"Columns"),
+            Some(i64::MAX)
+        );
+        assert_eq!(
+            raw_int(b"/Columns -99999999999999999999", b"Columns"),
+            Some(-i64::MAX)
+        );
         // `/Colors+1` is another name.
         assert_eq!(raw_int(b"/Colors+1 2", b"Colors"), None);
     }
