@@ -413,26 +413,52 @@ fn is_delimiter(b: u8) -> bool {
         )
 }
 
-/// How deep `[` nests outside literal strings and comments (never below the top).
-fn deepest_array(data: &[u8]) -> usize {
-    let (mut depth, mut deepest) = (0usize, 0usize);
-    let (mut string, mut comment) = (0usize, false);
-    let mut i = 0;
-    while i < data.len() {
+/// Where a parser is in the raw bytes: inside a literal string (nested parentheses,
+/// backslash escapes) or a comment (to the end of the line), or outside both.
+#[derive(Default)]
+struct Lexer {
+    /// Literal string nesting; 0 outside one.
+    string: usize,
+    comment: bool,
+}
+
+impl Lexer {
+    /// Whether the next byte is outside strings and comments (as the state before it).
+    fn outside(&self) -> bool {
+        self.string == 0 && !self.comment
+    }
+
+    /// Reads past `data[i]`; returns how many bytes that took (two for an escape).
+    fn step(&mut self, data: &[u8], i: usize) -> usize {
         let b = data[i];
-        if comment {
-            comment = b != b'\n' && b != b'\r';
-        } else if string > 0 {
+        if self.comment {
+            self.comment = b != b'\n' && b != b'\r';
+        } else if self.string > 0 {
             match b {
-                b'\\' => i += 1,
-                b'(' => string += 1,
-                b')' => string -= 1,
+                b'\\' => return 2,
+                b'(' => self.string += 1,
+                b')' => self.string -= 1,
                 _ => {}
             }
         } else {
             match b {
-                b'(' => string = 1,
-                b'%' => comment = true,
+                b'(' => self.string = 1,
+                b'%' => self.comment = true,
+                _ => {}
+            }
+        }
+        1
+    }
+}
+
+/// How deep `[` nests outside literal strings and comments (never below the top).
+fn deepest_array(data: &[u8]) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut lexer = Lexer::default();
+    let mut i = 0;
+    while i < data.len() {
+        if lexer.outside() {
+            match data[i] {
                 b'[' => {
                     depth += 1;
                     deepest = deepest.max(depth);
@@ -441,7 +467,7 @@ fn deepest_array(data: &[u8]) -> usize {
                 _ => {}
             }
         }
-        i += 1;
+        i += lexer.step(data, i);
     }
     deepest
 }
@@ -467,14 +493,12 @@ fn flatten_deep_nesting(data: &[u8], arrays: bool) -> Vec<u8> {
     // Parser depth, and where its open dictionaries within the limit start.
     let mut parsed = 0usize;
     let mut unclosed = Vec::with_capacity(MAX_NESTING);
-    // Literal string nesting (0: outside one) and whether inside a comment.
-    let mut string = 0usize;
-    let mut comment = false;
+    let mut lexer = Lexer::default();
     let mut i = 0;
     while i < data.len() {
         let b = data[i];
+        let outside = lexer.outside();
         if (b == b'<' || b == b'>') && data.get(i + 1) == Some(&b) {
-            let outside = string == 0 && !comment;
             if b == b'<' {
                 plain += 1;
                 if outside {
@@ -496,37 +520,22 @@ fn flatten_deep_nesting(data: &[u8], arrays: bool) -> Vec<u8> {
                     parsed -= 1;
                 }
             }
+            // Neither byte changes the lexer's state.
             i += 2;
             continue;
         }
-        if comment {
-            comment = b != b'\n' && b != b'\r';
-        } else if string > 0 {
-            match b {
-                b'\\' => i += 1,
-                b'(' => string += 1,
-                b')' => string -= 1,
-                _ => {}
+        if arrays && outside && (b == b'[' || b == b']') {
+            if b == b'[' {
+                array_depth += 1;
             }
-        } else {
-            match b {
-                b'(' => string = 1,
-                b'%' => comment = true,
-                b'[' | b']' if arrays => {
-                    if b == b'[' {
-                        array_depth += 1;
-                    }
-                    if array_depth > MAX_NESTING {
-                        out[i] = b' ';
-                    }
-                    if b == b']' {
-                        array_depth = array_depth.saturating_sub(1);
-                    }
-                }
-                _ => {}
+            if array_depth > MAX_NESTING {
+                out[i] = b' ';
+            }
+            if b == b']' {
+                array_depth = array_depth.saturating_sub(1);
             }
         }
-        i += 1;
+        i += lexer.step(data, i);
     }
     for at in unclosed {
         out[at..at + 2].fill(b' ');
