@@ -21,7 +21,8 @@ use worker::engine::{Limits, extract};
 use worker::pdf::crypt::FileKey;
 use worker::pdf::stream::inflated_size;
 
-const HELLO: &[u8] = b"BT /F1 12 Tf 72 720 Td (Hello) Tj ET";
+mod common;
+use common::{HELLO, assemble, one_page, stream};
 
 /// ISO 32000-1 §7.6.3.3, Algorithm 2 step (a): the padding string.
 const PAD: [u8; 32] = [
@@ -214,57 +215,20 @@ fn literal(bytes: &[u8]) -> String {
     out + ")"
 }
 
-/// A stream object (its data as stored).
-fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
-    let mut s = format!("<< {dict} /Length {} >>\nstream\n", data.len()).into_bytes();
-    s.extend_from_slice(data);
-    s.extend_from_slice(b"\nendstream");
-    s
-}
-
 /// A one-page document whose content stream (object 4) says Hello in Helvetica (object 5),
 /// with a classic xref table; the encryption dictionary is object 6, or inline in the
 /// trailer.
 fn classic(enc: &Encryption, inline: bool) -> Vec<u8> {
-    let mut objects = vec![
-        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
-           /Resources << /Font << /F1 5 0 R >> >> >>"
-            .to_vec(),
-        stream("", &enc.encrypt(4, 0, HELLO)),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
-            .to_vec(),
-    ];
+    let mut objects = one_page("", HELLO);
+    objects[3] = stream("", &enc.encrypt(4, 0, HELLO));
     let encrypt = if inline {
         enc.dict.clone()
     } else {
         objects.push(enc.dict.clone().into_bytes());
         "6 0 R".to_string()
     };
-    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, body) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
-        out.extend_from_slice(body);
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    let xref = out.len();
-    let mut table = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
-    for off in offsets {
-        writeln!(table, "{off:010} 00000 n ").unwrap();
-    }
-    write!(
-        table,
-        "trailer\n<< /Size {} /Root 1 0 R /Encrypt {encrypt} /ID [{} {}] >>\nstartxref\n{xref}\n%%EOF\n",
-        objects.len() + 1,
-        pdf_hex(ID),
-        pdf_hex(b"second"),
-    )
-    .unwrap();
-    out.extend_from_slice(table.as_bytes());
-    out
+    let id = format!("/ID [{} {}]", pdf_hex(ID), pdf_hex(b"second"));
+    assemble(&objects, &format!("/Encrypt {encrypt} {id}"))
 }
 
 /// The plaintext of the object stream in [`with_object_stream`]: the font as object 6.
