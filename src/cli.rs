@@ -1,48 +1,57 @@
-//! The command line. Doc comments here are the `--help` text.
+//! The command line. Doc comments here are the `--help` text. What the flags say is an
+//! override of the config file and the defaults; [`crate::config::resolve`] turns both
+//! into the plan.
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
-use worker::run::WorkerArgs;
-
-use crate::config::Runtime;
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::{Deserialize, Serialize};
+use worker::run::WorkerCommand;
 
 const EXAMPLES: &str = "\
 Examples:
   distributed-benchmark --containers 2 --duration 10
-      2 pinned containers for 10 s on the built-in sample corpus
+      2 pinned containers on the built-in sample corpus; efficiency with its 95% interval
   distributed-benchmark --containers 4 --duration 60 --data-dir ./pdfs
-      your own PDFs, 4 cores, one minute
+      your own PDFs, 4 cores, one minute of measurement
+  distributed-benchmark --containers 2 --target-precision 3 --max-time 600
+      measure until the efficiency is known to within ±3 points (or 10 minutes pass)
   distributed-benchmark --containers 2 --cpus 2,3 --memory 512m --config docker-config.yaml
       explicit cores, a memory limit and a resource-constrained config
   distributed-benchmark --containers 4 --baseline benchmark_output/results_20261126_101500_3fa2c91d.json
-      efficiency against an earlier single-container run instead of a new solo run
-  distributed-benchmark --scaling-test --max-containers 8 --repeat 3 --interleave
-      1, 2, 4 and 8 containers, three times each: CSV, SVG chart, Markdown report
+      efficiency against an earlier single-container figure instead of solo slots
+  distributed-benchmark --scaling-test --max-containers 8
+      1, 2, 4 and 8 containers in one paired schedule: CSV, SVG chart, Markdown report
   distributed-benchmark --scaling-test --compare benchmark_output/baseline-main.json --fail-below 80
       a CI gate: exit 5 on efficiency below 80% or a regression beyond noise
   distributed-benchmark --runtime process --containers 2
       the same workers as local processes (no Docker), to measure container overhead
   distributed-benchmark cleanup
-      remove containers and barrier folders left by earlier runs
+      remove containers left by earlier runs
   distributed-benchmark extract paper.pdf
       print each page's text followed by a form feed
 
 Exit codes:
   0    success
-  1    the run failed (image build, a container never became ready, I/O)
+  1    the run failed (image build, a worker never became ready, I/O)
   2    bad input: flags, config file, data folder, too many containers
-  3    the Docker daemon cannot be reached
-  4    a container died or was OOM-killed mid-run (the others' results are saved)
+  3    the container engine cannot be reached
+  4    a worker died, was OOM-killed or stopped writing (the others' results are saved)
   5    a scaling gate failed (--fail-below, or a regression beyond noise with --compare)
   130  interrupted by Ctrl-C or SIGTERM (what was measured is saved; a second
        signal ends at once, removing the workers but saving nothing)";
 
 /// How many PDF pages per second does this machine extract, and how does it scale with
 /// cores? Builds a container image, starts N containers each pinned to its own core, warms
-/// them up, releases them together and reports pages/sec and scaling efficiency.
+/// them up, then measures in short slots in which either all N run or one runs alone
+/// (rotating), and reports pages/sec and scaling efficiency with a 95% interval.
 #[derive(Parser, Debug)]
-#[command(version, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
+#[command(
+    version,
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true,
+    allow_negative_numbers = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -53,16 +62,16 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Remove every container and barrier folder left by earlier runs (found by label).
+    /// Remove every container of ours left by earlier runs (found by label).
     Cleanup,
     /// Print each page's text followed by a form feed, as pdftotext does.
     Extract {
         /// The PDF to read.
         file: PathBuf,
     },
-    /// Run the measured loop in this process: no Docker, no barrier unless given. The last
-    /// stdout line is a JSON object with pages, files, errors, elapsed_s and pages_per_sec.
-    Worker(WorkerArgs),
+    /// Run the measured loop in this process: no Docker. The last stdout line is a JSON
+    /// object with pages, files, errors, elapsed_s and pages_per_sec.
+    Worker(WorkerCommand),
     /// Write the built-in sample corpus to a folder.
     Sample {
         /// Where to write it.
@@ -73,13 +82,50 @@ pub enum Command {
     },
 }
 
+/// Where the workers run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Runtime {
+    /// One container per worker, pinned with cpuset (the default).
+    #[default]
+    Docker,
+    /// One local process per worker, pinned with sched_setaffinity: no Docker needed, and
+    /// a side-by-side measure of what containers cost.
+    Process,
+}
+
+/// How the measured window is cut up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleKind {
+    /// Short slots in which either all N workers run or one runs alone, rotating which
+    /// core runs alone, so each core's solo speed is paired with its own N-worker speed a
+    /// moment later and drift of the machine cancels (the default).
+    #[default]
+    Paired,
+    /// One block per step: the solo block on the first core, then the 2-worker block, and
+    /// so on (the old design; kept to compare against: drift between blocks is not
+    /// captured by its interval unless --repeat makes rounds).
+    Sequential,
+}
+
+impl ScheduleKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            ScheduleKind::Paired => "paired",
+            ScheduleKind::Sequential => "sequential",
+        }
+    }
+}
+
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct RunArgs {
     /// Number of containers, each pinned to its own core [default: 1].
     #[arg(short = 'n', long, value_name = "N")]
     pub containers: Option<usize>,
 
-    /// Length of the measured window, in seconds [default: 60].
+    /// Length of the measured window, in seconds, cut into slots [default: 60]. With
+    /// --target-precision, the shortest window.
     #[arg(short, long, value_name = "S")]
     pub duration: Option<f64>,
 
@@ -96,10 +142,14 @@ pub struct RunArgs {
     #[arg(short, long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
-    /// Seconds each container extracts before the measured window (not counted)
+    /// Seconds each worker extracts before the measured window (not counted)
     /// [default: 10].
     #[arg(long, value_name = "S")]
     pub warmup_time: Option<f64>,
+
+    /// Remove the containers after the run (the default; accepted for old scripts).
+    #[arg(long, conflicts_with = "no_cleanup")]
+    pub cleanup: bool,
 
     /// Keep the containers after the run (for inspection); remove them later with
     /// `distributed-benchmark cleanup`.
@@ -118,13 +168,13 @@ pub struct RunArgs {
     #[arg(long)]
     pub oversubscribe: bool,
 
-    /// Results JSON of an earlier 1-container run to use as the efficiency baseline,
-    /// instead of measuring a solo run first.
+    /// Results JSON of an earlier run whose single-container figure is the efficiency
+    /// baseline, instead of solo slots in this run.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
 
     /// Scaling study: 1, 2, 4, 8 ... containers up to --max-containers (and the maximum
-    /// itself), each step with its own warm-up and coordinated start.
+    /// itself), all in one schedule of slots.
     #[arg(long, conflicts_with_all = ["containers", "baseline"])]
     pub scaling_test: bool,
 
@@ -132,27 +182,51 @@ pub struct RunArgs {
     #[arg(long, value_name = "M", requires = "scaling_test")]
     pub max_containers: Option<usize>,
 
-    /// Measure each step of the study this many times.
-    #[arg(long, default_value_t = 1, value_name = "R", requires = "scaling_test")]
+    /// Measure R windows of --duration, one after the other, from the same warmed workers.
+    #[arg(long, default_value_t = 1, value_name = "R")]
     pub repeat: u32,
 
-    /// Run the study round after round (1, 2, 4, 1, 2, 4 ...) rather than repeat after
-    /// repeat, so that drift of the machine does not favour one step.
-    #[arg(long, requires = "scaling_test")]
+    /// With --schedule sequential and --repeat: run the blocks round after round (1, 2, 4,
+    /// 1, 2, 4 ...) rather than repeat after repeat (paired slots always interleave).
+    #[arg(long)]
     pub interleave: bool,
 
-    /// Save the study's figures as baseline-NAME.json in the output folder.
-    #[arg(long, value_name = "NAME", requires = "scaling_test")]
+    /// How the measured window is cut up.
+    #[arg(long, value_enum, default_value_t = ScheduleKind::Paired)]
+    pub schedule: ScheduleKind,
+
+    /// Length of one slot, in seconds [default: up to 2, shorter when the window would
+    /// hold fewer than 6 rounds; at least 0.25].
+    #[arg(long, value_name = "S")]
+    pub slot: Option<f64>,
+
+    /// Keep measuring, round after round, until the efficiency's 95% interval is at most
+    /// ±PTS percentage points wide (or --max-time passes).
+    #[arg(long, value_name = "PTS")]
+    pub target_precision: Option<f64>,
+
+    /// With --target-precision: the longest the measured window may grow to, in seconds.
+    #[arg(
+        long,
+        default_value_t = 600.0,
+        value_name = "S",
+        requires = "target_precision"
+    )]
+    pub max_time: f64,
+
+    /// Save the figures as baseline-NAME.json in the output folder (a reference for
+    /// --compare).
+    #[arg(long, value_name = "NAME")]
     pub save_baseline: Option<String>,
 
-    /// Compare the study with a saved baseline: each figure's change, with its interval,
-    /// and whether it is beyond noise.
-    #[arg(long, value_name = "FILE", requires = "scaling_test")]
+    /// Compare with a saved reference (baseline-NAME.json): each step's change, with its
+    /// interval, and whether it is beyond noise.
+    #[arg(long, value_name = "FILE")]
     pub compare: Option<PathBuf>,
 
     /// Exit with code 5 when any step's efficiency is below PCT percent, or (with
     /// --compare) throughput regressed beyond noise.
-    #[arg(long, value_name = "PCT", requires = "scaling_test")]
+    #[arg(long, value_name = "PCT")]
     pub fail_below: Option<f64>,
 
     /// Write test_config.yaml (pointing at the sample corpus) into the output folder and exit.
@@ -163,7 +237,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 3, value_name = "S")]
     pub countdown: u64,
 
-    /// Seconds to wait, after the warm-up, for every container to report ready.
+    /// Seconds to wait, after the warm-up, for every worker to report ready.
     #[arg(long, default_value_t = 60.0, value_name = "S")]
     pub ready_timeout: f64,
 
@@ -179,4 +253,29 @@ pub struct RunArgs {
     /// Plain progress lines even on a terminal.
     #[arg(long)]
     pub plain: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn cleanup_is_accepted_and_conflicts_with_no_cleanup() {
+        let cli = Cli::try_parse_from(["db", "--cleanup"]).unwrap();
+        assert!(cli.run.cleanup);
+        assert!(Cli::try_parse_from(["db", "--cleanup", "--no-cleanup"]).is_err());
+    }
+
+    #[test]
+    fn max_time_needs_a_target() {
+        assert!(Cli::try_parse_from(["db", "--max-time", "60"]).is_err());
+        let cli = Cli::try_parse_from(["db", "--target-precision", "3"]).unwrap();
+        assert_eq!(cli.run.max_time, 600.0);
+    }
 }

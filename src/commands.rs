@@ -1,19 +1,29 @@
-//! The commands behind the command line: a benchmark run (or study), `extract`, `cleanup`.
+//! The commands behind the command line: a run (a single run and a study are one thing),
+//! `extract`, `cleanup`.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use tokio::sync::watch;
 
-use crate::cli::RunArgs;
-use crate::config::{self, FileConfig};
+use crate::cli::{RunArgs, Runtime};
+use crate::config::{self, Data, LoadedConfig};
+use crate::engine::Engine;
+use crate::engine::docker::DockerEngine;
+use crate::engine::process::ProcessEngine;
 use crate::error::{self, exit};
+use crate::facts::HostFacts;
 use crate::monitor::display::Printer;
-use crate::{benchmark, docker, sample, scaling, signals, topology};
+use crate::pipeline::{self, Context as RunContext, SystemClock};
+use crate::report::export::csv;
+use crate::report::reference;
+use crate::schedule::Schedule;
+use crate::{sample, signals};
 
 /// `extract FILE`: each page's text followed by a form feed.
-pub fn extract(file: &std::path::Path) -> Result<u8> {
+pub fn extract(file: &Path) -> Result<u8> {
     let mut buf = Vec::new();
     let bytes = worker::source::load(file, &mut buf)
         .map_err(|e| error::InputError(format!("cannot read {}: {e}", file.display())))?;
@@ -59,46 +69,72 @@ pub fn extract(file: &std::path::Path) -> Result<u8> {
     }
 }
 
+/// `cleanup`: every container of ours, from any run, and the barrier folders older
+/// versions left in the temp folder.
 pub async fn cleanup() -> Result<u8> {
-    let (docker, _) = docker::connect().await?;
-    let (names, folders) = docker::container::cleanup(&docker, None).await?;
-    // Barrier folders whose containers are already gone (e.g. after a kill -9).
-    let mut orphans = Vec::new();
+    let engine = DockerEngine::connect_local().await?;
+    let removal = engine.remove_all().await?;
+    let mut folders = 0;
     if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
         for entry in entries.flatten() {
             let path = entry.path();
-            if docker::container::is_barrier_folder(&path)
-                && path.is_dir()
-                && !folders.contains(&path)
-            {
+            let ours = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("distributed-benchmark-barrier-"));
+            if ours && path.is_dir() {
                 std::fs::remove_dir_all(&path)
                     .with_context(|| format!("removing {}", path.display()))?;
-                orphans.push(path);
+                folders += 1;
             }
         }
     }
     println!(
-        "Removed {} container(s){}{} and {} barrier folder(s).",
-        names.len(),
-        if names.is_empty() { "" } else { ": " },
-        names.join(", "),
-        folders.len() + orphans.len()
+        "Removed {} container(s){}{}{}.",
+        removal.removed.len(),
+        if removal.removed.is_empty() { "" } else { ": " },
+        removal.removed.join(", "),
+        if folders > 0 {
+            format!(" and {folders} barrier folder(s) of an older version")
+        } else {
+            String::new()
+        }
     );
-    Ok(exit::OK)
+    for failed in &removal.failed {
+        eprintln!("could not remove {failed}");
+    }
+    Ok(if removal.failed.is_empty() {
+        exit::OK
+    } else {
+        exit::FAILED
+    })
 }
 
 pub async fn run(args: RunArgs) -> Result<u8> {
-    let config = match &args.config {
-        Some(path) => FileConfig::load(path)?,
-        None => FileConfig::default(),
+    // Everything the input says is checked before anything is written or started.
+    let loaded = match &args.config {
+        Some(path) => LoadedConfig::load(path)?,
+        None => LoadedConfig::default(),
     };
-    let output_dir = config::output_dir(&args, &config);
-    prepare_output_dir(&output_dir)?;
+    let mut host = HostFacts::local(args.runtime);
+    let plan = config::resolve(&args, &loaded, &host)?;
+    let schedule = Schedule::for_plan(&plan)?;
+    let file_baseline = plan
+        .baseline_file
+        .as_deref()
+        .map(reference::baseline_from_results)
+        .transpose()?;
+    let compare_with = plan.compare.as_deref().map(reference::load).transpose()?;
+    let given_corpus = match &plan.data {
+        Data::Paths { .. } => Some(pipeline::locate_corpus(&plan)?),
+        Data::Sample => None,
+    };
 
     if args.test_config {
-        let corpus = benchmark::sample_dir(&output_dir);
+        prepare_output_dir(&plan.output_dir)?;
+        let corpus = pipeline::sample_dir(&plan.output_dir);
         sample::write_sample_corpus(&corpus, sample::SampleScale::Full)?;
-        let path = config::write_test_config(&output_dir, &corpus)?;
+        let path = config::write_test_config(&plan.output_dir, &corpus)?;
         println!(
             "Wrote {}; run it with: distributed-benchmark --config {}",
             path.display(),
@@ -107,119 +143,58 @@ pub async fn run(args: RunArgs) -> Result<u8> {
         return Ok(exit::OK);
     }
 
-    let (inputs, label): (Vec<PathBuf>, String) = if let Some(dir) = &args.data_dir {
-        if !dir.exists() {
-            return Err(error::InputError(format!(
-                "data folder {} does not exist. Give an existing folder of PDFs with --data-dir, \
-                 or leave it out to use the built-in sample corpus.",
-                dir.display()
-            ))
-            .into());
-        }
-        (vec![dir.clone()], dir.display().to_string())
-    } else if !config.inputs.directories.is_empty() || !config.inputs.files.is_empty() {
-        let inputs: Vec<PathBuf> = config
-            .inputs
-            .directories
-            .iter()
-            .chain(&config.inputs.files)
-            .cloned()
-            .collect();
-        let label = inputs
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        (inputs, label)
-    } else {
-        let dir = benchmark::sample_dir(&output_dir);
-        let corpus = sample::write_sample_corpus(&dir, sample::SampleScale::Full)?;
-        eprintln!(
-            "No --data-dir: using the built-in sample corpus ({} files, {} pages) in {}",
-            corpus.files,
-            corpus.pages,
-            dir.display()
-        );
-        (
-            vec![dir.clone()],
-            format!("{} (built-in sample corpus)", dir.display()),
-        )
+    let engine: Arc<dyn Engine> = match plan.runtime {
+        Runtime::Docker => Arc::new(DockerEngine::connect_local().await?),
+        Runtime::Process => Arc::new(ProcessEngine::default()),
     };
+    host.engine = engine.info();
 
-    // Containers go to distinct physical cores before SMT siblings (see Topology::placement);
-    // without a readable topology, the online CPUs in order.
-    let topology = topology::Topology::read(std::path::Path::new("/sys")).ok();
-    let online = match &topology {
-        Some(t) => t.placement(t.cpus.len()).iter().map(|p| p.cpu).collect(),
-        None => config::online_cpus(),
-    };
-    let mut args = args;
-    if args.scaling_test {
-        // The plan is made for the largest step; step n uses its first n cores.
-        let pool = args
-            .cpus
-            .as_deref()
-            .map_or(online.len(), |list| worker::run::parse_cpu_list(list).len());
-        args.containers = Some(args.max_containers.unwrap_or(pool));
-        if args.repeat == 0 {
-            return Err(error::InputError("--repeat must be at least 1".into()).into());
-        }
-        if args
-            .fail_below
-            .is_some_and(|p| !(0.0..=1000.0).contains(&p))
-        {
-            return Err(
-                error::InputError("--fail-below takes a percentage, e.g. 80".into()).into(),
+    prepare_output_dir(&plan.output_dir)?;
+    if let Some(aside) = csv::set_aside_if_foreign(&plan.output_dir)? {
+        eprintln!(
+            "note: {} had the columns of an older version; it was kept as {}",
+            csv::CSV_FILE_NAME,
+            aside.display()
+        );
+    }
+    let corpus = match given_corpus {
+        Some(corpus) => corpus,
+        None => {
+            let dir = pipeline::sample_dir(&plan.output_dir);
+            let sample = sample::write_sample_corpus(&dir, sample::SampleScale::Full)?;
+            eprintln!(
+                "No --data-dir: using the built-in sample corpus ({} files, {} pages) in {}",
+                sample.files,
+                sample.pages,
+                dir.display()
             );
+            pipeline::locate_corpus(&plan)?
         }
-    }
-    let mut plan = config::plan(&args, config, inputs, label, &online)?;
-    if let Some(t) = topology.as_ref().filter(|t| t.describe().numa_nodes > 1) {
-        // Keep each container's memory on its core's NUMA node.
-        plan.numa_nodes = plan.cpus.iter().map(|&c| t.numa_node_of(c)).collect();
-    }
-    let summary = topology.as_ref().map(topology::Topology::describe);
-    let (docker, engine) = match plan.runtime {
-        config::Runtime::Docker => {
-            let (docker, engine) = docker::connect().await?;
-            (Some(docker), engine)
-        }
-        config::Runtime::Process => (None, docker::EngineInfo::default()),
     };
 
     let (cancel_tx, cancel) = watch::channel(false);
-    let in_flight = signals::InFlight::default();
-    let second_signal = signals::Signals::install()?.watch(cancel_tx, in_flight.clone());
-    let mut session = benchmark::Session {
-        docker,
+    let second_signal = signals::Signals::install()?.watch(cancel_tx, vec![Arc::clone(&engine)]);
+    let mut printer = Printer::new(plan.plain);
+    let ctx = RunContext {
+        plan,
+        schedule,
         engine,
-        printer: Printer::new(plan.plain),
-        busy_pct: None,
-        topology: summary.clone(),
+        host,
+        corpus,
+        file_baseline,
+        reference: compare_with,
+        clock: Arc::new(SystemClock),
         cancel,
-        in_flight,
     };
-    let run = async {
-        if args.scaling_test {
-            let options = scaling::StudyOptions {
-                max_containers: plan.containers,
-                repeat: args.repeat,
-                interleave: args.interleave,
-                save_baseline: args.save_baseline.clone(),
-                compare: args.compare.clone(),
-                fail_below_pct: args.fail_below,
-            };
-            scaling::run(&mut session, &plan, &options, summary).await
-        } else {
-            benchmark::run(&mut session, &plan).await
-        }
-    };
-    second_signal.unless(run).await
+    let outcome = second_signal
+        .unless(pipeline::run(&ctx, &mut printer))
+        .await?;
+    Ok(outcome.code)
 }
 
 /// Creates the output folder and checks that it is writable before anything runs, so a
 /// long benchmark never ends with nowhere to put its results.
-fn prepare_output_dir(dir: &std::path::Path) -> Result<()> {
+fn prepare_output_dir(dir: &Path) -> Result<()> {
     let unusable = |e: std::io::Error| {
         error::InputError(format!(
             "output folder {} cannot be written: {e}. Choose another with --output-dir.",

@@ -1,19 +1,24 @@
-//! The YAML config file and the command line, merged into one validated [`Plan`].
+//! The YAML config file, the flags and the facts of the host, resolved into one
+//! validated [`Plan`] by one pure function, [`resolve`].
 //!
 //! Precedence: a flag beats the config file, which beats the built-in default. Relative
-//! paths in a config file are relative to the file's folder, as in docker compose.
+//! paths in a config file are relative to the file's folder, as in docker compose. Every
+//! error names where the value came from: the flag, or `file: key`.
 
+use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use worker::run::{WorkerArgs, parse_cpu_list};
+use worker::run::{Fault, WorkerArgs};
+use worker::usage::parse_cpu_list;
 
-use crate::cli::RunArgs;
+use crate::cli::{RunArgs, Runtime, ScheduleKind};
 use crate::error::InputError;
+use crate::facts::HostFacts;
 
-/// The config file as written. Keys follow the original engine's config.
+/// The config file as written.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct FileConfig {
@@ -99,22 +104,28 @@ pub struct BenchmarkSettings {
     pub warmup_time: Option<f64>,
 }
 
-impl FileConfig {
-    /// Reads and checks a config file; errors name the file and the key.
-    pub fn load(path: &Path) -> Result<FileConfig> {
+/// A config file and where it was read from (relative paths in it already rebased).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadedConfig {
+    pub path: Option<PathBuf>,
+    pub config: FileConfig,
+}
+
+impl LoadedConfig {
+    /// Reads a config file; a file that cannot be read or parsed is named, with the fix.
+    pub fn load(path: &Path) -> Result<LoadedConfig, InputError> {
         let text = fs::read_to_string(path).map_err(|e| {
             InputError(format!(
-                "cannot read config file {}: {e}. Check the path given to --config.",
+                "cannot read config file {} (--config): {e}. Check the path.",
                 path.display()
             ))
         })?;
         let mut config: FileConfig = serde_yaml::from_str(&text).map_err(|e| {
             InputError(format!(
-                "invalid config file {}: {e}. See config.yaml for the keys and their types.",
+                "{}: {e}. See config.yaml for the keys and their types.",
                 path.display()
             ))
         })?;
-        config.check(path)?;
         let base = path.parent().unwrap_or(Path::new(""));
         let rebase = |p: &mut PathBuf| {
             if p.is_relative() {
@@ -126,101 +137,105 @@ impl FileConfig {
         if let Some(dir) = config.output.directory.as_mut() {
             rebase(dir);
         }
-        Ok(config)
+        Ok(LoadedConfig {
+            path: Some(path.to_path_buf()),
+            config,
+        })
     }
 
-    fn check(&self, path: &Path) -> Result<()> {
-        let bad = |key: &str, why: &str| -> Result<()> {
-            Err(InputError(format!(
-                "invalid config file {}: {key} {why}",
-                path.display()
-            ))
-            .into())
-        };
-        if let Some(mb) = self.processing.max_file_size_mb
-            && !positive(mb)
-        {
-            return bad(
-                "processing.max_file_size_mb",
-                "must be a positive number of MB",
-            );
+    /// Where a key of this file came from, for messages: `config.yaml: benchmark.duration`.
+    fn key(&self, key: &'static str) -> Origin {
+        Origin::File {
+            file: self
+                .path
+                .as_ref()
+                .map_or_else(String::new, |p| p.display().to_string()),
+            key,
         }
-        if let Some(s) = self.processing.timeout_per_file
-            && !positive(s)
-        {
-            return bad(
-                "processing.timeout_per_file",
-                "must be a positive number of seconds",
-            );
-        }
-        if self.pdf.max_pages_to_extract == Some(0) {
-            return bad(
-                "pdf.max_pages_to_extract",
-                "must be at least 1 (or left out)",
-            );
-        }
-        if self.pdf.skip_if_pages_over == Some(0) {
-            return bad("pdf.skip_if_pages_over", "must be at least 1 (or left out)");
-        }
-        if !(0.1..=60.0).contains(&self.debug.progress_interval) {
-            return bad(
-                "debug.progress_interval",
-                "must be between 0.1 and 60 seconds",
-            );
-        }
-        if let Some(cpus) = self.docker.cpus_per_container
-            && !positive(cpus)
-        {
-            return bad(
-                "docker.cpus_per_container",
-                "must be a positive number of CPUs",
-            );
-        }
-        if let Some(memory) = &self.docker.memory
-            && parse_size(memory).is_none()
-        {
-            return bad("docker.memory", "must be a size such as 512m or 2g");
-        }
-        if self.benchmark.containers == Some(0) {
-            return bad("benchmark.containers", "must be at least 1");
-        }
-        Ok(())
     }
 }
 
-/// Where the workers run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum Runtime {
-    /// One container per worker, pinned with cpuset (the default).
-    #[default]
-    Docker,
-    /// One local process per worker, pinned with sched_setaffinity: no Docker needed, and
-    /// a side-by-side measure of what containers cost.
-    Process,
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Flag(&'static str),
+    File { file: String, key: &'static str },
+    Default,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Flag(flag) => f.write_str(flag),
+            Origin::File { file, key } => write!(f, "{file}: {key}"),
+            Origin::Default => f.write_str("the default"),
+        }
+    }
+}
+
+/// A value and its origin: the flag's if given, else the file's, else the default.
+fn pick<T: Clone>(
+    flag: Option<T>,
+    flag_name: &'static str,
+    file: Option<T>,
+    loaded: &LoadedConfig,
+    key: &'static str,
+    default: T,
+) -> (T, Origin) {
+    match (flag, file) {
+        (Some(v), _) => (v, Origin::Flag(flag_name)),
+        (None, Some(v)) => (v, loaded.key(key)),
+        (None, None) => (default, Origin::Default),
+    }
+}
+
+fn bad(origin: &Origin, what: impl fmt::Display) -> InputError {
+    InputError(format!("{origin} {what}"))
+}
+
+/// Where the corpus comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Data {
+    /// Folders and files, as absolute paths once located.
+    Paths {
+        paths: Vec<PathBuf>,
+        /// As the user named them, for reports.
+        label: String,
+        origin: Origin,
+    },
+    /// The built-in sample corpus, generated into the output folder.
+    Sample,
 }
 
 /// Everything a run needs, validated.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub runtime: Runtime,
-    pub containers: usize,
+    /// The container counts measured, ascending; 1 is the solo step (absent when the
+    /// baseline comes from a file).
+    pub steps: Vec<usize>,
+    /// The step the results' top-level figures describe (N of `--containers N`, or the
+    /// largest of a study).
+    pub reported: usize,
+    pub schedule: ScheduleKind,
+    /// `--slot`, when given.
+    pub slot_s: Option<f64>,
     pub duration_s: f64,
     pub warmup_s: f64,
-    /// Folders and files to mount, as absolute host paths.
-    pub inputs: Vec<PathBuf>,
-    /// The data location as the user named it, for reports.
-    pub data_label: String,
-    pub data_files: u64,
-    pub data_bytes: u64,
+    pub repeat: u32,
+    pub interleave: bool,
+    pub target_precision_pts: Option<f64>,
+    pub max_time_s: f64,
+    pub data: Data,
     pub output_dir: PathBuf,
+    /// Worker i is pinned to `cpus[i]`.
     pub cpus: Vec<usize>,
     /// NUMA node of each chosen CPU (for cpuset-mems); empty on a single-node machine.
     pub numa_nodes: Vec<Option<usize>>,
     pub oversubscribed: bool,
     pub memory_bytes: Option<u64>,
     pub nano_cpus: i64,
-    /// The worker's settings, with host paths (the container gets its own mount paths).
+    /// The worker's settings; data paths and the per-worker fields are filled in later.
     pub worker: WorkerArgs,
     pub config_file: Option<PathBuf>,
     pub config: FileConfig,
@@ -228,178 +243,370 @@ pub struct Plan {
     pub countdown_s: u64,
     pub ready_timeout_s: f64,
     pub baseline_file: Option<PathBuf>,
+    pub save_reference: Option<String>,
+    pub compare: Option<PathBuf>,
+    pub fail_below_pct: Option<f64>,
     pub plain: bool,
-    /// Tests only: make worker `index` misbehave.
-    pub inject_fault: Option<(worker::run::Fault, u32)>,
+    /// Tests only: make worker `index` (1-based) misbehave.
+    pub inject_fault: Option<(Fault, u32)>,
+}
+
+impl Plan {
+    /// Workers started: one per core of the largest step.
+    pub fn workers(&self) -> usize {
+        self.steps.last().copied().unwrap_or(0)
+    }
 }
 
 pub const DEFAULT_OUTPUT_DIR: &str = "benchmark_output";
 const DEFAULT_DURATION_S: f64 = 60.0;
 const DEFAULT_WARMUP_S: f64 = 10.0;
+/// Docker refuses a memory limit below this.
+const MIN_MEMORY_BYTES: u64 = 6 * 1024 * 1024;
+/// Slots shorter than this are mostly boundary (waking up, the page in progress).
+pub const MIN_SLOT_S: f64 = 0.25;
 
 /// The output folder from the flag, the config, or the default.
-pub fn output_dir(args: &RunArgs, config: &FileConfig) -> PathBuf {
+pub fn output_dir(args: &RunArgs, loaded: &LoadedConfig) -> PathBuf {
     args.output_dir
         .clone()
-        .or_else(|| config.output.directory.clone())
+        .or_else(|| loaded.config.output.directory.clone())
         .unwrap_or_else(|| PathBuf::from(DEFAULT_OUTPUT_DIR))
 }
 
-/// Merges flags and config into a plan. `inputs` are the data folders/files to use (the
-/// caller resolves the sample corpus when none is given); `online_cpus` the host's cores.
-pub fn plan(
+/// Flags, the config file and the host's facts, into the plan. Pure: it reads nothing
+/// and writes nothing, so every problem with the input is found before anything runs.
+pub fn resolve(
     args: &RunArgs,
-    config: FileConfig,
-    inputs: Vec<PathBuf>,
-    data_label: String,
-    online_cpus: &[usize],
-) -> Result<Plan> {
-    let containers = args.containers.or(config.benchmark.containers).unwrap_or(1);
-    if containers == 0 {
-        bail!(InputError("--containers must be at least 1".into()));
-    }
-    let duration_s = args
-        .duration
-        .or(config.benchmark.duration)
-        .unwrap_or(DEFAULT_DURATION_S);
-    if !positive(duration_s) {
-        bail!(InputError(
-            "--duration must be a positive number of seconds".into()
-        ));
-    }
-    let warmup_s = args
-        .warmup_time
-        .or(config.benchmark.warmup_time)
-        .unwrap_or(DEFAULT_WARMUP_S);
-    if !(positive(warmup_s) || warmup_s == 0.0) {
-        bail!(InputError(
-            "--warmup-time must be zero or a positive number of seconds".into()
-        ));
-    }
+    loaded: &LoadedConfig,
+    host: &HostFacts,
+) -> Result<Plan, InputError> {
+    let file = &loaded.config;
+    check_file_values(loaded)?;
 
-    let memory_bytes = match args.memory.as_deref().or(config.docker.memory.as_deref()) {
-        Some(text) => Some(parse_size(text).ok_or_else(|| {
-            InputError(format!(
-                "--memory {text:?} is not a size: use a number with an optional unit, e.g. 512m or 2g"
-            ))
-        })?),
+    let (duration_s, origin) = pick(
+        args.duration,
+        "--duration",
+        file.benchmark.duration,
+        loaded,
+        "benchmark.duration",
+        DEFAULT_DURATION_S,
+    );
+    if !positive(duration_s) {
+        return Err(bad(&origin, "must be a positive number of seconds"));
+    }
+    let (warmup_s, origin) = pick(
+        args.warmup_time,
+        "--warmup-time",
+        file.benchmark.warmup_time,
+        loaded,
+        "benchmark.warmup_time",
+        DEFAULT_WARMUP_S,
+    );
+    if !(positive(warmup_s) || warmup_s == 0.0) {
+        return Err(bad(&origin, "must be zero or a positive number of seconds"));
+    }
+    let (memory, origin) = pick(
+        args.memory.clone().map(Some),
+        "--memory",
+        file.docker.memory.clone().map(Some),
+        loaded,
+        "docker.memory",
+        None,
+    );
+    let memory_bytes = match memory {
+        Some(text) => {
+            let bytes = parse_size(&text).ok_or_else(|| {
+                bad(
+                    &origin,
+                    format!("{text:?} is not a size: use a number with an optional unit, e.g. 512m or 2g"),
+                )
+            })?;
+            if bytes < MIN_MEMORY_BYTES {
+                return Err(bad(
+                    &origin,
+                    format!(
+                        "{text:?} is below Docker's minimum of 6 MB per container: use e.g. 512m"
+                    ),
+                ));
+            }
+            Some(bytes)
+        }
         None => None,
     };
-    if let Some(bytes) = memory_bytes
-        && bytes < 6 * 1024 * 1024
+    if args.repeat == 0 {
+        return Err(bad(&Origin::Flag("--repeat"), "must be at least 1"));
+    }
+    if let Some(s) = args.slot
+        && !(s >= MIN_SLOT_S && s.is_finite())
     {
-        bail!(InputError(format!(
-            "--memory {bytes} bytes is below Docker's minimum of 6 MB per container"
+        return Err(bad(
+            &Origin::Flag("--slot"),
+            format!("must be at least {MIN_SLOT_S} seconds"),
+        ));
+    }
+    if let Some(p) = args.target_precision
+        && !(positive(p) && p < 100.0)
+    {
+        return Err(bad(
+            &Origin::Flag("--target-precision"),
+            "takes a half-width in percentage points, e.g. 3",
+        ));
+    }
+    if args.target_precision.is_some()
+        && !(args.max_time >= duration_s && args.max_time.is_finite())
+    {
+        return Err(bad(
+            &Origin::Flag("--max-time"),
+            format!("must be at least the window's --duration ({duration_s} s)"),
+        ));
+    }
+    if let Some(p) = args.fail_below
+        && !(0.0..=1000.0).contains(&p)
+    {
+        return Err(bad(
+            &Origin::Flag("--fail-below"),
+            "takes a percentage, e.g. 80",
+        ));
+    }
+    if let Some(name) = &args.save_baseline {
+        check_reference_name(name)?;
+    }
+
+    // Which cores: the flag's list, or the host's in placement order.
+    let pool = match &args.cpus {
+        Some(list) => {
+            let cpus = parse_cpu_list(list)
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| {
+                    bad(
+                        &Origin::Flag("--cpus"),
+                        format!("{list:?} is not a CPU list: use numbers and ranges, e.g. 0,2,4-6"),
+                    )
+                })?;
+            if let Some(unknown) = cpus.iter().find(|c| !host.usable_cpus.contains(c)) {
+                return Err(bad(
+                    &Origin::Flag("--cpus"),
+                    format!(
+                        "names CPU {unknown}, which {} cannot use (usable: {})",
+                        host.name,
+                        format_cpu_list(&host.usable_cpus)
+                    ),
+                ));
+            }
+            cpus
+        }
+        None => host.placement.clone(),
+    };
+
+    let study = args.scaling_test;
+    let (reported, origin) = if study {
+        let max = args.max_containers.unwrap_or(pool.len());
+        (max, Origin::Flag("--max-containers"))
+    } else {
+        pick(
+            args.containers,
+            "--containers",
+            file.benchmark.containers,
+            loaded,
+            "benchmark.containers",
+            1,
+        )
+    };
+    if reported == 0 {
+        return Err(bad(&origin, "must be at least 1"));
+    }
+    let oversubscribed = reported > pool.len();
+    if oversubscribed && !args.oversubscribe {
+        return Err(InputError(format!(
+            "{origin} asks for {reported} containers but {} has only {} core(s) to pin them to ({}). \
+             Use {reported_flag} {} or fewer, or add --oversubscribe to let containers share cores \
+             (efficiency will drop).",
+            host.name,
+            pool.len(),
+            format_cpu_list(&pool),
+            pool.len(),
+            reported_flag = if study {
+                "--max-containers"
+            } else {
+                "--containers"
+            },
         )));
     }
+    let cpus: Vec<usize> = (0..reported).map(|i| pool[i % pool.len()]).collect();
+    let numa_nodes = if host.numa_nodes > 1 {
+        cpus.iter().map(|c| host.numa_node_of(*c)).collect()
+    } else {
+        Vec::new()
+    };
 
-    let (cpus, oversubscribed) = choose_cpus(args, containers, online_cpus)?;
-
-    let mut inputs_abs = Vec::new();
-    for input in &inputs {
-        let abs = input.canonicalize().map_err(|e| {
-            InputError(format!(
-                "data folder {} cannot be used: {e}. Give an existing folder of PDFs with --data-dir.",
-                input.display()
-            ))
-        })?;
-        inputs_abs.push(abs);
+    let mut steps = if study {
+        step_counts(reported)
+    } else if reported == 1 {
+        vec![1]
+    } else {
+        vec![1, reported]
+    };
+    if args.baseline.is_some() {
+        if reported == 1 {
+            return Err(bad(
+                &Origin::Flag("--baseline"),
+                "is the single-container figure for runs of 2 or more containers; a \
+                 1-container run measures it itself",
+            ));
+        }
+        steps.retain(|&n| n != 1);
     }
 
+    let data = match &args.data_dir {
+        Some(dir) => Data::Paths {
+            paths: vec![dir.clone()],
+            label: dir.display().to_string(),
+            origin: Origin::Flag("--data-dir"),
+        },
+        None if !file.inputs.directories.is_empty() || !file.inputs.files.is_empty() => {
+            let paths: Vec<PathBuf> = file
+                .inputs
+                .directories
+                .iter()
+                .chain(&file.inputs.files)
+                .cloned()
+                .collect();
+            Data::Paths {
+                label: paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                paths,
+                origin: loaded.key("inputs"),
+            }
+        }
+        None => Data::Sample,
+    };
+
     let worker = WorkerArgs {
-        data_dirs: inputs_abs.clone(),
+        data_dirs: Vec::new(),
         duration: duration_s,
         warmup: warmup_s,
-        barrier: None,
         id: None,
-        go_timeout: 600.0,
-        max_file_size_mb: config.processing.max_file_size_mb,
-        timeout_per_file: config.processing.timeout_per_file,
-        skip_extensions: config.processing.skip_extensions.clone(),
-        max_pages: config.pdf.max_pages_to_extract,
-        skip_if_pages_over: config.pdf.skip_if_pages_over,
-        progress_interval: config.debug.progress_interval,
+        messages: true,
+        // Workers give up waiting for go a little after the orchestrator would.
+        go_timeout: args.ready_timeout + args.countdown as f64 + 60.0,
+        max_file_size_mb: file.processing.max_file_size_mb,
+        timeout_per_file: file.processing.timeout_per_file,
+        skip_extensions: file.processing.skip_extensions.clone(),
+        max_pages: file.pdf.max_pages_to_extract,
+        skip_if_pages_over: file.pdf.skip_if_pages_over,
+        progress_interval: file.debug.progress_interval,
         pin_cpu: None,
         fault: None,
     };
-    let catalog = worker::run::discover(&worker).map_err(|e| InputError(e.0))?;
-    if catalog.files.is_empty() {
-        bail!(InputError(format!(
-            "data folder {data_label} holds no PDF (no file ending in .pdf, after skips). \
-             Point --data-dir at a folder of PDFs, or leave it out to use the sample corpus."
-        )));
-    }
 
-    let nano_cpus = (config.docker.cpus_per_container.unwrap_or(1.0) * 1e9) as i64;
     Ok(Plan {
         runtime: args.runtime,
-        containers,
+        steps,
+        reported,
+        schedule: args.schedule,
+        slot_s: args.slot,
         duration_s,
         warmup_s,
-        inputs: inputs_abs,
-        data_label,
-        data_files: catalog.files.len() as u64,
-        data_bytes: catalog.bytes,
-        output_dir: output_dir(args, &config),
+        repeat: args.repeat,
+        interleave: args.interleave,
+        target_precision_pts: args.target_precision,
+        max_time_s: args.max_time,
+        data,
+        output_dir: output_dir(args, loaded),
         cpus,
-        numa_nodes: Vec::new(),
+        numa_nodes,
         oversubscribed,
         memory_bytes,
-        nano_cpus,
+        nano_cpus: (file.docker.cpus_per_container.unwrap_or(1.0) * 1e9) as i64,
         worker,
-        config_file: args.config.clone(),
-        config,
+        config_file: loaded.path.clone(),
+        config: file.clone(),
         cleanup: !args.no_cleanup,
         countdown_s: args.countdown,
         ready_timeout_s: args.ready_timeout,
         baseline_file: args.baseline.clone(),
+        save_reference: args.save_baseline.clone(),
+        compare: args.compare.clone(),
+        fail_below_pct: args.fail_below,
         plain: args.plain,
         inject_fault: args.inject_fault.as_deref().map(parse_fault).transpose()?,
     })
 }
 
-/// Container i is pinned to the i-th chosen core: the `--cpus` list, or `online` in the
-/// order given (the topology's placement: distinct physical cores first). More containers than cores is refused unless `--oversubscribe`.
-fn choose_cpus(args: &RunArgs, n: usize, online: &[usize]) -> Result<(Vec<usize>, bool)> {
-    let pool: Vec<usize> = match &args.cpus {
-        Some(list) => {
-            let cpus = parse_cpu_list(list);
-            if cpus.is_empty() || list.split(',').any(|p| p.trim().is_empty()) {
-                bail!(InputError(format!(
-                    "--cpus {list:?} is not a CPU list: use e.g. 0,2,4-6"
-                )));
-            }
-            if let Some(bad) = cpus.iter().find(|c| !online.contains(c)) {
-                bail!(InputError(format!(
-                    "--cpus names CPU {bad}, which is not online here (online: {})",
-                    format_cpu_list(online)
-                )));
-            }
-            cpus
+/// The values of the config file that need no flag to be judged.
+fn check_file_values(loaded: &LoadedConfig) -> Result<(), InputError> {
+    let c = &loaded.config;
+    let check = |ok: bool, key: &'static str, what: &str| {
+        if ok {
+            Ok(())
+        } else {
+            Err(bad(&loaded.key(key), what))
         }
-        None => online.to_vec(),
     };
-    if pool.is_empty() {
-        bail!("no online CPU found in /sys/devices/system/cpu/online");
+    check(
+        c.processing.max_file_size_mb.is_none_or(positive),
+        "processing.max_file_size_mb",
+        "must be a positive number of MB",
+    )?;
+    check(
+        c.processing.timeout_per_file.is_none_or(positive),
+        "processing.timeout_per_file",
+        "must be a positive number of seconds",
+    )?;
+    check(
+        c.pdf.max_pages_to_extract != Some(0),
+        "pdf.max_pages_to_extract",
+        "must be at least 1 (or left out)",
+    )?;
+    check(
+        c.pdf.skip_if_pages_over != Some(0),
+        "pdf.skip_if_pages_over",
+        "must be at least 1 (or left out)",
+    )?;
+    check(
+        (0.1..=60.0).contains(&c.debug.progress_interval),
+        "debug.progress_interval",
+        "must be between 0.1 and 60 seconds",
+    )?;
+    check(
+        c.docker.cpus_per_container.is_none_or(positive),
+        "docker.cpus_per_container",
+        "must be a positive number of CPUs",
+    )
+}
+
+/// 1, 2, 4 ... up to `max`, and `max` itself when it is not a power of two.
+pub fn step_counts(max: usize) -> Vec<usize> {
+    let mut counts = Vec::new();
+    let mut n = 1;
+    while n <= max {
+        counts.push(n);
+        n *= 2;
     }
-    let oversubscribed = n > pool.len();
-    if oversubscribed && !args.oversubscribe {
-        bail!(InputError(format!(
-            "{n} containers but only {} core(s) to pin them to ({}). Use --containers {} or fewer, \
-             or add --oversubscribe to let containers share cores (efficiency will drop).",
-            pool.len(),
-            format_cpu_list(&pool),
-            pool.len()
+    if counts.last() != Some(&max) && max > 0 {
+        counts.push(max);
+    }
+    counts
+}
+
+/// A reference name must be a plain file-name fragment.
+pub fn check_reference_name(name: &str) -> Result<(), InputError> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if name.is_empty() || name.starts_with('.') || !name.chars().all(plain) {
+        return Err(InputError(format!(
+            "--save-baseline {name:?} cannot be used in a file name: use letters, digits, \
+             '.', '_' and '-' only, e.g. main-2cpu"
         )));
     }
-    Ok((
-        (0..n).map(|i| pool[i % pool.len()]).collect(),
-        oversubscribed,
-    ))
+    Ok(())
 }
 
 /// `never-ready@2`: the fault and the 1-based worker index.
-fn parse_fault(text: &str) -> Result<(worker::run::Fault, u32)> {
+fn parse_fault(text: &str) -> Result<(Fault, u32), InputError> {
     use clap::ValueEnum;
     let bad = || {
         InputError(format!(
@@ -407,14 +614,14 @@ fn parse_fault(text: &str) -> Result<(worker::run::Fault, u32)> {
         ))
     };
     let (name, index) = text.split_once('@').ok_or_else(bad)?;
-    let fault = worker::run::Fault::from_str(name, true).map_err(|_| bad())?;
+    let fault = Fault::from_str(name, true).map_err(|_| bad())?;
     let index = index.parse().map_err(|_| bad())?;
     Ok((fault, index))
 }
 
-/// True for a number above zero (false for NaN).
+/// True for a number above zero (false for NaN and infinity).
 fn positive(x: f64) -> bool {
-    x > 0.0
+    x > 0.0 && x.is_finite()
 }
 
 pub fn format_cpu_list(cpus: &[usize]) -> String {
@@ -444,18 +651,6 @@ pub fn parse_size(text: &str) -> Option<u64> {
     (bytes >= 1.0 && bytes.is_finite()).then_some(bytes as u64)
 }
 
-/// The host's online CPUs.
-pub fn online_cpus() -> Vec<usize> {
-    fs::read_to_string("/sys/devices/system/cpu/online")
-        .map(|s| parse_cpu_list(s.trim()))
-        .ok()
-        .filter(|c| !c.is_empty())
-        .unwrap_or_else(|| {
-            let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-            (0..n).collect()
-        })
-}
-
 /// Writes `test_config.yaml` into `output_dir`, pointing at `sample_dir`.
 pub fn write_test_config(output_dir: &Path, sample_dir: &Path) -> Result<PathBuf> {
     let mut config = FileConfig::default();
@@ -482,6 +677,7 @@ pub fn write_test_config(output_dir: &Path, sample_dir: &Path) -> Result<PathBuf
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let path = dir.join(name);
@@ -489,39 +685,80 @@ mod tests {
         path
     }
 
+    fn args(flags: &[&str]) -> RunArgs {
+        let mut argv = vec!["distributed-benchmark"];
+        argv.extend(flags);
+        crate::cli::Cli::try_parse_from(argv).unwrap().run
+    }
+
+    fn four_cores() -> HostFacts {
+        HostFacts::for_tests("local", &[0, 1, 2, 3])
+    }
+
+    fn resolve_flags(flags: &[&str]) -> Result<Plan, InputError> {
+        resolve(&args(flags), &LoadedConfig::default(), &four_cores())
+    }
+
+    fn err(flags: &[&str]) -> String {
+        resolve_flags(flags).unwrap_err().to_string()
+    }
+
     #[test]
     fn the_shipped_configs_parse() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         for name in ["config.yaml", "docker-config.yaml"] {
-            let config = FileConfig::load(&root.join(name)).unwrap();
-            assert!(config.debug.progress_interval > 0.0, "{name}");
+            let loaded = LoadedConfig::load(&root.join(name)).unwrap();
+            resolve(&args(&[]), &loaded, &four_cores()).unwrap();
         }
-        let constrained = FileConfig::load(&root.join("docker-config.yaml")).unwrap();
-        assert_eq!(constrained.docker.cpus_per_container, Some(1.0));
-        assert_eq!(constrained.docker.memory.as_deref(), Some("1g"));
-        assert!(constrained.pdf.max_pages_to_extract.is_some());
+        let constrained = LoadedConfig::load(&root.join("docker-config.yaml")).unwrap();
+        assert_eq!(constrained.config.docker.cpus_per_container, Some(1.0));
+        assert_eq!(constrained.config.docker.memory.as_deref(), Some("1g"));
     }
 
     #[test]
     fn unknown_keys_and_bad_values_name_the_key_and_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(dir.path(), "c.yaml", "processing:\n  max_file_size: 5\n");
-        let err = FileConfig::load(&path).unwrap_err().to_string();
-        assert!(err.contains("max_file_size"), "{err}");
-        assert!(err.contains("c.yaml"), "{err}");
+        let e = LoadedConfig::load(&path).unwrap_err().to_string();
+        assert!(e.contains("max_file_size") && e.contains("c.yaml"), "{e}");
 
         let path = write(
             dir.path(),
             "d.yaml",
             "processing:\n  timeout_per_file: -1\n",
         );
-        let err = FileConfig::load(&path).unwrap_err().to_string();
-        assert!(err.contains("processing.timeout_per_file"), "{err}");
-        assert!(err.contains("d.yaml"), "{err}");
+        let loaded = LoadedConfig::load(&path).unwrap();
+        let e = resolve(&args(&[]), &loaded, &four_cores())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("d.yaml: processing.timeout_per_file"), "{e}");
 
         let path = write(dir.path(), "e.yaml", "pdf:\n  max_pages_to_extract: many\n");
-        let err = FileConfig::load(&path).unwrap_err().to_string();
-        assert!(err.contains("max_pages_to_extract"), "{err}");
+        let e = LoadedConfig::load(&path).unwrap_err().to_string();
+        assert!(e.contains("max_pages_to_extract"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_value_in_the_file_is_named_by_its_key_not_by_a_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "b.yaml",
+            "benchmark:\n  duration: -5\n  containers: 0\n",
+        );
+        let loaded = LoadedConfig::load(&path).unwrap();
+        let e = resolve(&args(&[]), &loaded, &four_cores())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("b.yaml: benchmark.duration"), "{e}");
+        assert!(!e.contains("--duration"), "{e}");
+        // A flag overrides the bad value; the next bad one is then named.
+        let e = resolve(&args(&["--duration", "5"]), &loaded, &four_cores())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("b.yaml: benchmark.containers"), "{e}");
+        let e = err(&["--duration", "-1"]);
+        assert!(e.starts_with("--duration must be"), "{e}");
     }
 
     #[test]
@@ -532,9 +769,16 @@ mod tests {
             "c.yaml",
             "inputs:\n  directories: [pdfs]\noutput:\n  directory: out\n",
         );
-        let config = FileConfig::load(&path).unwrap();
-        assert_eq!(config.inputs.directories, vec![dir.path().join("pdfs")]);
-        assert_eq!(config.output.directory, Some(dir.path().join("out")));
+        let loaded = LoadedConfig::load(&path).unwrap();
+        assert_eq!(
+            loaded.config.inputs.directories,
+            vec![dir.path().join("pdfs")]
+        );
+        let plan = resolve(&args(&[]), &loaded, &four_cores()).unwrap();
+        assert_eq!(plan.output_dir, dir.path().join("out"));
+        assert!(
+            matches!(&plan.data, Data::Paths { paths, .. } if paths == &[dir.path().join("pdfs")])
+        );
     }
 
     #[test]
@@ -546,35 +790,76 @@ mod tests {
         assert_eq!(parse_size("lots"), None);
         assert_eq!(parse_size("5x"), None);
         assert_eq!(parse_size("0"), None);
+        let e = err(&["--memory", "1m"]);
+        assert!(e.contains("\"1m\"") && e.contains("512m"), "{e}");
     }
 
     #[test]
     fn cpus_are_chosen_in_order_and_oversubscription_is_refused() {
-        let online = [0, 1, 2, 3];
-        let args = RunArgs::default();
-        assert_eq!(choose_cpus(&args, 2, &online).unwrap(), (vec![0, 1], false));
-        let err = choose_cpus(&args, 5, &online).unwrap_err().to_string();
-        assert!(err.contains("--oversubscribe"), "{err}");
-
-        let args = RunArgs {
-            oversubscribe: true,
-            ..RunArgs::default()
-        };
+        let plan = resolve_flags(&["--containers", "2"]).unwrap();
+        assert_eq!((plan.cpus, plan.steps), (vec![0, 1], vec![1, 2]));
+        let e = err(&["--containers", "5"]);
+        assert!(e.contains("--oversubscribe") && e.contains("local"), "{e}");
+        let plan = resolve_flags(&["--containers", "5", "--oversubscribe"]).unwrap();
         assert_eq!(
-            choose_cpus(&args, 5, &online).unwrap(),
+            (plan.cpus, plan.oversubscribed),
             (vec![0, 1, 2, 3, 0], true)
         );
+        let plan = resolve_flags(&["--containers", "2", "--cpus", "3,1"]).unwrap();
+        assert_eq!(plan.cpus, vec![3, 1]);
+        let e = err(&["--cpus", "7"]);
+        assert!(e.contains("CPU 7"), "{e}");
+    }
 
-        let args = RunArgs {
-            cpus: Some("3,1".into()),
-            ..RunArgs::default()
-        };
-        assert_eq!(choose_cpus(&args, 2, &online).unwrap(), (vec![3, 1], false));
-        let args = RunArgs {
-            cpus: Some("7".into()),
-            ..RunArgs::default()
-        };
-        let err = choose_cpus(&args, 1, &online).unwrap_err().to_string();
-        assert!(err.contains("CPU 7"), "{err}");
+    #[test]
+    fn a_cpu_list_with_a_bad_part_is_refused_whole() {
+        for list in ["0,x", "0,", "", "2-1"] {
+            let e = err(&["--cpus", list]);
+            assert!(
+                e.starts_with("--cpus") && e.contains("not a CPU list"),
+                "{list}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_single_run_is_the_study_of_one_and_n() {
+        assert_eq!(resolve_flags(&[]).unwrap().steps, vec![1]);
+        let plan = resolve_flags(&["--containers", "3"]).unwrap();
+        assert_eq!((plan.steps, plan.reported), (vec![1, 3], 3));
+        let plan = resolve_flags(&["--scaling-test"]).unwrap();
+        assert_eq!((plan.steps, plan.reported), (vec![1, 2, 4], 4));
+        let plan = resolve_flags(&["--scaling-test", "--max-containers", "3"]).unwrap();
+        assert_eq!(plan.steps, vec![1, 2, 3]);
+        let plan = resolve_flags(&["--containers", "2", "--baseline", "b.json"]).unwrap();
+        assert_eq!(plan.steps, vec![2], "the solo figure comes from the file");
+        assert!(err(&["--baseline", "b.json"]).contains("1-container run"));
+    }
+
+    #[test]
+    fn counts_are_powers_of_two_then_the_maximum() {
+        assert_eq!(step_counts(1), vec![1]);
+        assert_eq!(step_counts(8), vec![1, 2, 4, 8]);
+        assert_eq!(step_counts(6), vec![1, 2, 4, 6]);
+        assert_eq!(step_counts(0), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn precision_slots_and_gates_are_checked() {
+        assert!(err(&["--target-precision", "0"]).starts_with("--target-precision"));
+        let e = err(&[
+            "--target-precision",
+            "3",
+            "--max-time",
+            "10",
+            "--duration",
+            "60",
+        ]);
+        assert!(e.starts_with("--max-time"), "{e}");
+        assert!(err(&["--slot", "0.1"]).starts_with("--slot"));
+        assert!(err(&["--fail-below", "-3"]).starts_with("--fail-below"));
+        assert!(err(&["--repeat", "0"]).starts_with("--repeat"));
+        assert!(err(&["--save-baseline", "../x"]).contains("file name"));
+        assert!(err(&["--inject-fault", "boom"]).contains("FAULT@INDEX"));
     }
 }

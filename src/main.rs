@@ -1,34 +1,33 @@
-//! distributed-benchmark: how many PDF pages per second does this machine extract, and how
-//! does that scale with cores?
+//! distributed-benchmark: how many PDF pages per second does this machine extract, and
+//! how does that scale with cores?
 //!
 //! # Layout
-//! - [`cli`] and [`config`]: flags + YAML -> one validated [`config::Plan`].
-//! - [`docker`]: image build, container lifecycle, cleanup by label.
-//! - [`barrier`]: ready files in, one go file out.
-//! - [`monitor`]: log streams -> lines -> protocol events -> per-container records; the
-//!   terminal display.
-//! - [`report`]: pure analysis and the exporters (JSON, CSV, table).
-//! - [`benchmark`]: the phases of a run; [`fleet`]: its workers (containers or processes);
-//!   [`scaling`]: the 1, 2, 4 ... study; [`commands`]: what each subcommand does;
-//!   [`signals`]: Ctrl-C and SIGTERM.
+//! - [`cli`]: flags (overrides); [`config`]: flags + YAML + [`facts`] of the host -> one
+//!   validated [`config::Plan`], by one pure function.
+//! - [`engine`]: where workers run, behind one trait (Docker, local processes, a scripted
+//!   engine for tests); each engine owns the cleanup of what it started.
+//! - [`schedule`]: which slots run which workers, and which slots are compared.
+//! - [`pipeline`]: the phases of a run; [`monitor`]: worker output -> events -> per-worker
+//!   state, and the terminal display; [`usage`]: other programs on the pinned CPUs.
+//! - [`report`]: pure analysis (throughput, efficiency and its interval, the loss) and the
+//!   exporters (JSON, CSV, Markdown, SVG, the terminal table and chart).
+//! - [`commands`]: what each subcommand does; [`signals`]: Ctrl-C and SIGTERM.
 //! - The worker (engine + measured loop + protocol) is the `worker` crate in worker/.
 
-mod barrier;
-mod benchmark;
 mod cli;
 mod commands;
 mod config;
-mod docker;
+mod engine;
 mod error;
-mod fleet;
-mod host;
+mod facts;
 mod monitor;
-mod process;
+mod pipeline;
 mod report;
 mod sample;
-mod scaling;
+mod schedule;
 mod signals;
 mod topology;
+mod usage;
 
 use std::process::ExitCode;
 
@@ -44,11 +43,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            if err.downcast_ref::<benchmark::Interrupted>().is_some() {
-                exit::INTERRUPTED
-            } else {
-                error::exit_code(&err)
-            }
+            error::exit_code(&err)
         }
     };
     ExitCode::from(code)
@@ -57,12 +52,21 @@ fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> Result<u8> {
     match cli.command {
         Some(Command::Extract { file }) => commands::extract(&file),
-        Some(Command::Worker(args)) => {
-            let mut stdout = std::io::stdout().lock();
-            match worker::run::run(&args, &mut stdout) {
+        Some(Command::Worker(command)) => {
+            let args = match command.resolve() {
+                Ok(args) => args,
+                Err(fatal) => {
+                    eprintln!("error: {fatal}");
+                    return Ok(exit::INPUT);
+                }
+            };
+            let out = worker::control::Emitter::new(Box::new(std::io::stdout()));
+            let input: Box<dyn std::io::BufRead + Send> =
+                Box::new(std::io::BufReader::new(std::io::stdin()));
+            match worker::run::run(&args, out, Some(input)) {
                 Ok(_) => Ok(exit::OK),
                 Err(fatal) => {
-                    eprintln!("error: {}", fatal.0);
+                    eprintln!("error: {fatal}");
                     Ok(exit::FAILED)
                 }
             }
@@ -95,7 +99,7 @@ fn dispatch(cli: Cli) -> Result<u8> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    // Two threads are plenty to follow the logs; the cores belong to the workers.
+    // Two threads are plenty to follow the workers; the cores belong to the workers.
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

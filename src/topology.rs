@@ -12,7 +12,7 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
-use worker::run::parse_cpu_list;
+use worker::usage::parse_cpu_list;
 
 /// One online logical CPU.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +68,7 @@ impl Topology {
     pub fn read(sys_root: &Path) -> Result<Topology> {
         let cpu_dir = sys_root.join("devices/system/cpu");
         let online = match read_trimmed(&cpu_dir.join("online")) {
-            Some(list) => parse_cpu_list(&list),
+            Some(list) => parse_cpu_list(&list).unwrap_or_default(),
             None => numbered_entries(&cpu_dir, "cpu"),
         };
         if online.is_empty() {
@@ -93,7 +93,7 @@ impl Topology {
                     siblings: ["topology/thread_siblings_list", "topology/core_cpus_list"]
                         .iter()
                         .find_map(|name| read_trimmed(&dir.join(name)))
-                        .map(|list| parse_cpu_list(&list))
+                        .and_then(|list| parse_cpu_list(&list))
                         .unwrap_or_default(),
                     governor: read_trimmed(&dir.join("cpufreq/scaling_governor")),
                     cur_freq_khz: freq("scaling_cur_freq"),
@@ -133,11 +133,6 @@ impl Topology {
             .map(|c| (c.package, c.siblings.as_slice()))
             .collect();
         set.into_iter().map(|(p, s)| (p, s.to_vec())).collect()
-    }
-
-    /// The NUMA node of `cpu` (node 0 when unknown).
-    pub fn numa_node_of(&self, cpu: usize) -> Option<usize> {
-        self.cpus.iter().find(|c| c.cpu == cpu).map(|c| c.numa_node)
     }
 
     /// Where `n` containers go, one CPU each.
@@ -232,7 +227,7 @@ fn numa_nodes(node_dir: &Path) -> BTreeMap<usize, usize> {
     for node in numbered_entries(node_dir, "node") {
         let list = node_dir.join(format!("node{node}/cpulist"));
         if let Some(list) = read_trimmed(&list) {
-            for cpu in parse_cpu_list(&list) {
+            for cpu in parse_cpu_list(&list).unwrap_or_default() {
                 map.entry(cpu).or_insert(node);
             }
         }

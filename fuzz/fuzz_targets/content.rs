@@ -98,7 +98,7 @@ fuzz_target!(|data: &[u8]| {
     let limits = Limits {
         max_pages: None,
         skip_if_pages_over: None,
-        deadline: Some(start + Duration::from_millis(200)),
+        deadline: std::cell::Cell::new(Some(start + Duration::from_millis(200))),
     };
     let mut pages = 0u32;
     let result = extract(&pdf, &limits, &mut |_, text| {

@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let limits = Limits {
         max_pages: Some(50),
         skip_if_pages_over: None,
-        deadline: Some(start + Duration::from_millis(200)),
+        deadline: std::cell::Cell::new(Some(start + Duration::from_millis(200))),
     };
     let mut pages = 0u32;
     let result = extract(data, &limits, &mut |_, text| {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::Tracker;
+use super::WorkerState;
 
 /// How often a plain progress line is printed when stderr is not a terminal.
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
@@ -22,6 +22,10 @@ struct Live {
     total: Option<ProgressBar>,
     last_plain: Instant,
     started: Instant,
+    /// The latest word on the figures (the efficiency interval as it narrows).
+    status: String,
+    /// The status line last printed in plain mode.
+    printed_status: String,
 }
 
 impl Printer {
@@ -57,13 +61,15 @@ impl Printer {
     }
 
     /// Starts the live display for the measured window.
-    pub fn live_start(&mut self, trackers: &[Tracker], duration_s: f64) {
+    pub fn live_start(&mut self, workers: &[WorkerState], duration_s: f64) {
         let mut live = Live {
             multi: None,
             bars: Vec::new(),
             total: None,
             last_plain: Instant::now(),
             started: Instant::now(),
+            status: String::new(),
+            printed_status: String::new(),
         };
         if self.bars {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
@@ -71,7 +77,7 @@ impl Printer {
                 ProgressStyle::with_template("{prefix:<28} [{bar:30}] {pos:>4}/{len}s {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> ");
-            for t in trackers {
+            for t in workers {
                 let bar = multi.add(ProgressBar::new(duration_s.ceil() as u64));
                 bar.set_style(style.clone());
                 bar.set_prefix(format!("{} (CPU {})", t.name, t.cpu));
@@ -79,33 +85,41 @@ impl Printer {
             }
             let total = multi.add(ProgressBar::new(duration_s.ceil() as u64));
             total.set_style(style);
-            total.set_prefix("total");
+            total.set_prefix("all");
             live.total = Some(total);
             live.multi = Some(multi);
         }
         self.live = Some(live);
     }
 
-    /// Shows each container's current pages/sec.
-    pub fn live_update(&mut self, trackers: &[Tracker]) {
+    /// The latest word on the figures, shown beside the bars (and printed in plain mode
+    /// when it changes).
+    pub fn live_status(&mut self, status: String) {
+        if let Some(live) = self.live.as_mut() {
+            live.status = status;
+        }
+    }
+
+    /// Shows each worker's current pages/sec (0 in the slots it sits out).
+    pub fn live_update(&mut self, workers: &[WorkerState]) {
         let Some(live) = self.live.as_mut() else {
             return;
         };
-        let rates: Vec<Option<f64>> = trackers.iter().map(Tracker::current_rate).collect();
+        let rates: Vec<Option<f64>> = workers.iter().map(WorkerState::current_rate).collect();
         let total: f64 = rates.iter().flatten().sum();
         if live.multi.is_some() {
-            for ((bar, t), rate) in live.bars.iter().zip(trackers).zip(&rates) {
-                let elapsed = t.samples.last().map_or(0.0, |s| s.elapsed_s);
+            for ((bar, t), rate) in live.bars.iter().zip(workers).zip(&rates) {
+                let elapsed = t.progress.last().map_or(0.0, |s| s.elapsed_s);
                 bar.set_position(elapsed as u64);
                 bar.set_message(rate_text(*rate, t));
             }
             if let Some(bar) = &live.total {
                 bar.set_position(live.started.elapsed().as_secs());
-                bar.set_message(format!("{total:.0} pages/s"));
+                bar.set_message(format!("{total:.0} pages/s  {}", live.status));
             }
         } else if live.last_plain.elapsed() >= PLAIN_EVERY {
             live.last_plain = Instant::now();
-            let parts: Vec<String> = trackers
+            let parts: Vec<String> = workers
                 .iter()
                 .zip(&rates)
                 .map(|(t, r)| format!("{}: {}", t.name, rate_text(*r, t)))
@@ -115,6 +129,10 @@ impl Printer {
                 live.started.elapsed().as_secs_f64(),
                 parts.join(" | ")
             );
+            if live.status != live.printed_status {
+                eprintln!("         {}", live.status);
+                live.printed_status = live.status.clone();
+            }
         }
     }
 
@@ -137,8 +155,8 @@ impl Printer {
     }
 }
 
-fn rate_text(rate: Option<f64>, t: &Tracker) -> String {
-    if t.exited && t.done.is_none() {
+fn rate_text(rate: Option<f64>, t: &WorkerState) -> String {
+    if !t.alive() && t.done.is_none() {
         return "stopped".into();
     }
     match rate {

@@ -1,79 +1,85 @@
-//! From container log streams to per-container state: bytes arrive in arbitrary chunks,
-//! become lines, lines become protocol events, events update the container's record. A
-//! line that is not an event is kept in the log and otherwise ignored.
+//! From a worker's output to its record: lines (already split from bytes by the engine)
+//! become protocol events, events update the worker's state. A stdout line that is not an
+//! event, and every stderr line, is kept in the worker's log and otherwise ignored.
 
 pub mod display;
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
-use worker::protocol::{Counters, Event};
+use worker::protocol::{Counters, Event, SlotRecord};
 
-use crate::report::model::{ContainerResult, FileProblem, Sample};
+use crate::engine::{Exit, Output};
+use crate::report::model::{FileProblem, Sample, WorkerRecord, WorkerStatus};
 
-/// Splits a byte stream delivered in chunks into complete lines.
-#[derive(Debug, Default)]
-pub struct LineBuffer {
-    pending: String,
+/// What a worker's `done` event said beyond the counters kept in its slots.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Done {
+    pub passes: u64,
+    pub window_end_unix_ns: i64,
+    pub by_reason: BTreeMap<String, u64>,
+    pub max_rss_bytes: Option<u64>,
 }
 
-impl LineBuffer {
-    /// Adds a chunk and returns the lines it completed (without their newline).
-    pub fn push(&mut self, chunk: &str) -> Vec<String> {
-        self.pending.push_str(chunk);
-        let mut lines = Vec::new();
-        while let Some(end) = self.pending.find('\n') {
-            let line: String = self.pending.drain(..=end).collect();
-            lines.push(line.trim_end_matches(['\n', '\r']).to_string());
-        }
-        lines
-    }
-
-    /// What is left when the stream ends (a last line without a newline).
-    pub fn finish(&mut self) -> Option<String> {
-        let rest = std::mem::take(&mut self.pending);
-        (!rest.is_empty()).then_some(rest)
-    }
-}
-
-/// Everything known about one container, built from its events.
+/// Everything known about one worker, built from its output.
 #[derive(Debug, Clone, Default)]
-pub struct Tracker {
+pub struct WorkerState {
     pub name: String,
+    /// From 1.
     pub index: u32,
     pub cpu: usize,
     pub files_found: Option<u64>,
     pub ready: bool,
     pub warmup_pages: u64,
-    pub window_start_unix_ns: Option<i64>,
-    pub samples: Vec<Sample>,
-    pub last: Option<(f64, Counters)>,
-    pub done: Option<Event>,
+    pub started_unix_ns: Option<i64>,
+    pub slots: BTreeMap<u64, SlotRecord>,
+    pub progress: Vec<Sample>,
+    pub last_counters: Option<(f64, Counters)>,
+    pub done: Option<Done>,
     pub fatal: Option<String>,
     pub file_errors: Vec<FileProblem>,
-    /// The full output, as the container printed it.
-    pub log: String,
-    /// Set when the log stream ended (the container stopped).
-    pub exited: bool,
+    /// Answers to pings: (id, the worker's clock, when the answer arrived).
+    pub pongs: Vec<(u64, i64, Instant)>,
+    /// Its output as it printed it, stdout and stderr interleaved as they arrived.
+    pub log: Vec<u8>,
+    /// Its output ended (it stopped, or its engine lost it).
+    pub ended: bool,
     /// When the last line arrived.
-    pub last_heard: Option<std::time::Instant>,
-    /// Gave up on it: it stopped writing while it should have been measuring.
+    pub last_heard: Option<Instant>,
+    /// Given up: it stopped writing while it should have been measuring.
     pub stalled: bool,
+    /// How it ended, as its engine tells.
+    pub exit: Option<Exit>,
 }
 
-impl Tracker {
-    pub fn new(name: String, index: u32, cpu: usize) -> Tracker {
-        Tracker {
+impl WorkerState {
+    pub fn new(name: String, index: u32, cpu: usize) -> WorkerState {
+        WorkerState {
             name,
             index,
             cpu,
-            ..Tracker::default()
+            ..WorkerState::default()
         }
     }
 
-    /// Records one line of output. Returns the event it carried, if any.
-    pub fn apply(&mut self, line: &str) -> Option<Event> {
-        self.log.push_str(line);
-        self.log.push('\n');
+    /// Records one piece of output. Returns the event it carried, if any.
+    pub fn apply(&mut self, output: &Output) -> Option<Event> {
+        self.last_heard = Some(Instant::now());
+        let line = match output {
+            Output::Ended => {
+                self.ended = true;
+                return None;
+            }
+            Output::Stderr(line) => {
+                self.log.extend_from_slice(b"stderr: ");
+                self.log.extend_from_slice(line);
+                self.log.push(b'\n');
+                return None;
+            }
+            Output::Stdout(line) => line,
+        };
+        self.log.extend_from_slice(line);
+        self.log.push(b'\n');
         let event = Event::parse(line)?;
         match &event {
             Event::Hello { files_found, .. } => self.files_found = Some(*files_found),
@@ -83,18 +89,24 @@ impl Tracker {
             }
             Event::Started {
                 window_start_unix_ns,
-            } => self.window_start_unix_ns = Some(*window_start_unix_ns),
+            } => self.started_unix_ns = Some(*window_start_unix_ns),
             Event::Progress {
                 elapsed_s,
+                slot,
+                cpu_s,
                 counters,
+                ..
             } => {
-                self.samples.push(Sample {
+                self.progress.push(Sample {
                     elapsed_s: *elapsed_s,
+                    slot: *slot,
                     pages: counters.pages,
-                    files: counters.files,
-                    errors: counters.errors,
+                    cpu_s: *cpu_s,
                 });
-                self.last = Some((*elapsed_s, counters.clone()));
+                self.last_counters = Some((*elapsed_s, *counters));
+            }
+            Event::Slot(record) => {
+                self.slots.insert(record.slot, record.clone());
             }
             Event::FileError {
                 path,
@@ -106,145 +118,203 @@ impl Tracker {
                 reason: reason.label().to_string(),
                 detail: detail.clone(),
             }),
+            Event::Pong { id, worker_unix_ns } => {
+                self.pongs.push((*id, *worker_unix_ns, Instant::now()));
+            }
             Event::Done {
-                pages,
-                files,
-                errors,
-                elapsed_s,
+                passes,
+                window_end_unix_ns,
+                by_reason,
+                max_rss_bytes,
                 ..
             } => {
-                // The window's last stretch, after the last progress event, as a final
-                // sample: the samples then add up to the totals.
-                if self.samples.last().is_none_or(|s| s.elapsed_s < *elapsed_s) {
-                    self.samples.push(Sample {
-                        elapsed_s: *elapsed_s,
-                        pages: *pages,
-                        files: *files,
-                        errors: *errors,
-                    });
-                }
-                self.done = Some(event.clone());
+                self.done = Some(Done {
+                    passes: *passes,
+                    window_end_unix_ns: *window_end_unix_ns,
+                    by_reason: by_reason.clone(),
+                    max_rss_bytes: *max_rss_bytes,
+                })
             }
             Event::Fatal { message } => self.fatal = Some(message.clone()),
         }
         Some(event)
     }
 
-    /// Pages/sec over the latest interval between progress samples.
-    pub fn current_rate(&self) -> Option<f64> {
-        let n = self.samples.len();
-        let last = self.samples.last()?;
-        let (t0, p0) = match n {
-            1 => (0.0, 0),
-            _ => (self.samples[n - 2].elapsed_s, self.samples[n - 2].pages),
-        };
-        let dt = last.elapsed_s - t0;
-        (dt > 0.0).then(|| (last.pages - p0) as f64 / dt)
+    /// Still running as far as its output tells.
+    pub fn alive(&self) -> bool {
+        !self.ended && !self.stalled
     }
 
-    /// The container's figures for the report. Without a `done` event (the container died
-    /// or was stopped), the last progress sample is used and `status` says why.
-    pub fn to_result(&self, status: String) -> ContainerResult {
-        let mut r = ContainerResult {
+    /// Slots it has reported, from 0, without a hole.
+    pub fn slots_reported(&self) -> u64 {
+        self.slots
+            .keys()
+            .enumerate()
+            .take_while(|(i, k)| *i as u64 == **k)
+            .count() as u64
+    }
+
+    /// Pages/sec over the latest interval between progress samples in which it worked.
+    pub fn current_rate(&self) -> Option<f64> {
+        let n = self.progress.len();
+        let last = self.progress.last()?;
+        let prev = n.checked_sub(2).map(|i| &self.progress[i]);
+        let (t0, p0) = prev.map_or((0.0, 0), |p| (p.elapsed_s, p.pages));
+        let dt = last.elapsed_s - t0;
+        (dt > 0.0).then(|| last.pages.saturating_sub(p0) as f64 / dt)
+    }
+
+    /// How it ended, in one word and a detail. `interrupted`: the run was stopped by a
+    /// signal (a worker still warming up then was not measured, rather than never ready).
+    pub fn status(&self, interrupted: bool) -> (WorkerStatus, Option<String>) {
+        let with_fatal = |detail: String| match &self.fatal {
+            Some(f) => format!("{detail}: {f}"),
+            None => detail,
+        };
+        if self.done.is_some() {
+            return (WorkerStatus::Ok, None);
+        }
+        if self.stalled {
+            return (
+                WorkerStatus::Stalled,
+                Some("stopped writing during the window".into()),
+            );
+        }
+        match &self.exit {
+            Some(e) if e.oom_killed => (
+                WorkerStatus::OomKilled,
+                Some("killed by the kernel: over its memory limit".into()),
+            ),
+            Some(e) if e.running && !self.ready && interrupted => (
+                WorkerStatus::NotMeasured,
+                Some("interrupted during its warm-up".into()),
+            ),
+            Some(e) if e.running && !self.ready => (WorkerStatus::NeverReady, None),
+            Some(e) if e.running && self.started_unix_ns.is_none() => (
+                WorkerStatus::NotMeasured,
+                Some("the run ended before its window".into()),
+            ),
+            Some(e) if e.running => (
+                WorkerStatus::NoResult,
+                Some("still running at the deadline".into()),
+            ),
+            Some(Exit {
+                error: Some(error), ..
+            }) => (WorkerStatus::Lost, Some(with_fatal(error.clone()))),
+            Some(Exit { code, .. }) => (
+                WorkerStatus::Exited,
+                Some(with_fatal(match code {
+                    Some(137) => "killed (SIGKILL)".to_string(),
+                    Some(c) if *c > 128 => format!("killed by signal {}", c - 128),
+                    Some(c) => format!("exited with code {c} before its result"),
+                    None => "exited before its result".to_string(),
+                })),
+            ),
+            None => (
+                WorkerStatus::Lost,
+                Some(with_fatal("its engine cannot tell how it ended".into())),
+            ),
+        }
+    }
+
+    /// Its record for the report.
+    pub fn record(&self, interrupted: bool) -> WorkerRecord {
+        let (status, status_detail) = self.status(interrupted);
+        let done = self.done.clone().unwrap_or_default();
+        WorkerRecord {
             name: self.name.clone(),
             index: self.index,
             cpu: self.cpu,
             status,
-            pages: 0,
-            files: 0,
-            errors: 0,
-            skipped: 0,
-            chars: 0,
-            elapsed_s: 0.0,
-            pages_per_sec: 0.0,
-            passes: 0,
-            window_start_unix_ns: self.window_start_unix_ns,
-            window_end_unix_ns: None,
-            by_reason: BTreeMap::new(),
-            max_rss_bytes: None,
+            status_detail,
             warmup_pages: self.warmup_pages,
-            samples: self.samples.clone(),
+            window_start_unix_ns: self.started_unix_ns,
+            window_end_unix_ns: self.done.as_ref().map(|d| d.window_end_unix_ns),
+            passes: done.passes,
+            max_rss_bytes: done.max_rss_bytes,
+            by_reason: done.by_reason,
+            slots: self.slots.values().cloned().collect(),
+            progress: self.progress.clone(),
             file_errors: self.file_errors.clone(),
-        };
-        match &self.done {
-            Some(Event::Done {
-                pages,
-                files,
-                errors,
-                skipped,
-                chars,
-                elapsed_s,
-                pages_per_sec,
-                passes,
-                window_end_unix_ns,
-                by_reason,
-                max_rss_bytes,
-                ..
-            }) => {
-                r.pages = *pages;
-                r.files = *files;
-                r.errors = *errors;
-                r.skipped = *skipped;
-                r.chars = *chars;
-                r.elapsed_s = *elapsed_s;
-                r.pages_per_sec = *pages_per_sec;
-                r.passes = *passes;
-                r.window_end_unix_ns = Some(*window_end_unix_ns);
-                r.by_reason = by_reason.clone();
-                r.max_rss_bytes = *max_rss_bytes;
-            }
-            _ => {
-                if let Some((elapsed_s, c)) = &self.last {
-                    r.pages = c.pages;
-                    r.files = c.files;
-                    r.errors = c.errors;
-                    r.skipped = c.skipped;
-                    r.chars = c.chars;
-                    r.elapsed_s = *elapsed_s;
-                    if *elapsed_s > 0.0 {
-                        r.pages_per_sec = c.pages as f64 / elapsed_s;
-                    }
-                }
-            }
         }
-        r
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
-    #[test]
-    fn lines_are_reassembled_from_arbitrary_chunks() {
-        let mut buf = LineBuffer::default();
-        assert!(buf.push("{\"type\":").is_empty());
-        assert_eq!(
-            buf.push("\"x\"}\nsecond\r\nthi"),
-            vec!["{\"type\":\"x\"}", "second"]
-        );
-        assert_eq!(buf.push("rd\n"), vec!["third"]);
-        assert_eq!(buf.push("tail"), Vec::<String>::new());
-        assert_eq!(buf.finish(), Some("tail".to_string()));
-        assert_eq!(buf.finish(), None);
+    fn line(text: &str) -> Output {
+        Output::Stdout(Bytes::from(text.to_string()))
     }
 
     #[test]
     fn events_build_the_record_and_other_lines_are_only_logged() {
-        let mut t = Tracker::new("c-1".into(), 1, 0);
-        assert!(t.apply("warning: something odd").is_none());
-        t.apply(r#"{"type":"started","window_start_unix_ns":42}"#);
-        t.apply(r#"{"type":"progress","elapsed_s":1.0,"pages":100,"files":3,"errors":0,"skipped":0,"chars":5000}"#);
-        t.apply(r#"{"type":"progress","elapsed_s":2.0,"pages":250,"files":7,"errors":1,"skipped":0,"chars":9000}"#);
-        assert_eq!(t.window_start_unix_ns, Some(42));
-        assert_eq!(t.current_rate(), Some(150.0));
-        assert!(t.log.starts_with("warning: something odd\n"));
+        let mut w = WorkerState::new("w-1".into(), 1, 0);
+        assert!(w.apply(&line("warning: something odd")).is_none());
+        assert!(
+            w.apply(&Output::Stderr(Bytes::from("{\"type\":\"ready\"}")))
+                .is_none()
+        );
+        assert!(!w.ready, "stderr is never parsed");
+        w.apply(&line(r#"{"type":"started","window_start_unix_ns":42}"#));
+        w.apply(&line(r#"{"type":"progress","elapsed_s":1.0,"slot":0,"active_s":1.0,"cpu_s":0.9,"pages":100,"files":3,"errors":0,"skipped":0,"chars":5000}"#));
+        w.apply(&line(r#"{"type":"progress","elapsed_s":2.0,"slot":1,"active_s":2.0,"cpu_s":1.8,"pages":250,"files":7,"errors":1,"skipped":0,"chars":9000}"#));
+        w.apply(&line(r#"{"type":"slot","slot":0,"active":true,"start_unix_ns":1,"end_unix_ns":2,"pages":3,"files":0,"errors":0,"skipped":0,"chars":9,"cpu_ns":5,"spill_ns":0,"cpu":0,"ticks":null,"throttling":null}"#));
+        w.apply(&line(r#"{"type":"slot","slot":2,"active":true,"start_unix_ns":1,"end_unix_ns":2,"pages":3,"files":0,"errors":0,"skipped":0,"chars":9,"cpu_ns":5,"spill_ns":0,"cpu":0,"ticks":null,"throttling":null}"#));
+        assert_eq!(w.started_unix_ns, Some(42));
+        assert_eq!(w.current_rate(), Some(150.0));
+        assert_eq!(w.slots_reported(), 1, "slot 1 is missing");
+        assert!(w.log.starts_with(b"warning: something odd\nstderr: "));
 
-        // Died before `done`: the last sample is used.
-        let r = t.to_result("oom_killed".into());
-        assert_eq!((r.pages, r.files, r.errors), (250, 7, 1));
-        assert_eq!(r.pages_per_sec, 125.0);
-        assert_eq!(r.samples.len(), 2);
-        assert_eq!(r.status, "oom_killed");
+        // Died before `done`.
+        w.exit = Some(Exit {
+            oom_killed: true,
+            ..Exit::default()
+        });
+        let r = w.record(false);
+        assert_eq!(r.status, WorkerStatus::OomKilled);
+        assert_eq!(r.slots.len(), 2);
+        assert_eq!(r.progress.len(), 2);
+    }
+
+    #[test]
+    fn how_a_worker_ended_in_one_word() {
+        let mut w = WorkerState::new("w".into(), 1, 0);
+        let running = Exit {
+            running: true,
+            ..Exit::default()
+        };
+        w.exit = Some(running.clone());
+        assert_eq!(w.status(false).0, WorkerStatus::NeverReady);
+        assert_eq!(w.status(true).0, WorkerStatus::NotMeasured);
+        w.ready = true;
+        assert_eq!(w.status(false).0, WorkerStatus::NotMeasured);
+        w.started_unix_ns = Some(1);
+        assert_eq!(w.status(false).0, WorkerStatus::NoResult);
+        w.exit = Some(Exit {
+            code: Some(137),
+            ..Exit::default()
+        });
+        assert_eq!(
+            w.status(false),
+            (WorkerStatus::Exited, Some("killed (SIGKILL)".into()))
+        );
+        w.fatal = Some("no go".into());
+        w.exit = Some(Exit {
+            code: Some(1),
+            ..Exit::default()
+        });
+        assert_eq!(
+            w.status(false).1.as_deref(),
+            Some("exited with code 1 before its result: no go")
+        );
+        w.exit = None;
+        assert_eq!(w.status(false).0, WorkerStatus::Lost);
+        w.stalled = true;
+        assert_eq!(w.status(false).0, WorkerStatus::Stalled);
+        w.done = Some(Done::default());
+        assert_eq!(w.status(false).0, WorkerStatus::Ok);
     }
 }

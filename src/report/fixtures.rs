@@ -1,96 +1,59 @@
-//! Results built by hand for the tests of analysis and exporters.
+//! Reports built from made-up slot records, for the tests of the exporters and of the
+//! comparison with references.
 
 use std::collections::BTreeMap;
 
-use super::model::{
-    Baseline, ContainerResult, HostInfo, RunResult, RunStatus, Sample, Settings, Totals,
-};
+use super::Draft;
+use super::analysis::tests::worker;
+use super::model::{Report, RunStatus};
+use crate::facts::HostFacts;
+use crate::schedule::tests::plan;
+use crate::schedule::{Schedule, SlotKind};
 
-/// A cumulative sample with one file per ten pages.
-pub fn sample(elapsed_s: f64, pages: u64) -> Sample {
-    Sample {
-        elapsed_s,
-        pages,
-        files: pages / 10,
-        errors: 0,
-    }
+/// A finished 2-container run of 20 s: each worker does 1000 pages/s alone and 900 to
+/// 1000 together (a little noise, so the intervals have a width).
+pub fn report() -> Report {
+    report_of(&["--containers", "2", "--duration", "20"])
 }
 
-/// Container `index` on CPU `index`, with `index` errors and its window opening
-/// `index` x 1.25 ms after container 0's; counters are those of its last sample.
-pub fn container(index: u32, pages_per_sec: f64, samples: Vec<Sample>) -> ContainerResult {
-    let pages = samples.last().map_or(0, |s| s.pages);
-    ContainerResult {
-        name: format!("bench-{index}"),
-        index,
-        cpu: index as usize,
-        status: "ok".to_string(),
-        pages,
-        files: pages / 10,
-        errors: u64::from(index),
-        skipped: 0,
-        chars: pages * 1000,
-        elapsed_s: samples.last().map_or(0.0, |s| s.elapsed_s),
-        pages_per_sec,
-        passes: 1,
-        window_start_unix_ns: Some(1_700_000_000_000_000_000 + i64::from(index) * 1_250_000),
-        window_end_unix_ns: None,
-        by_reason: BTreeMap::new(),
-        max_rss_bytes: None,
-        warmup_pages: 0,
-        samples,
-        file_errors: Vec::new(),
-    }
-}
-
-/// A two-container run with a 100 pages/sec baseline; `finish` not yet applied.
-pub fn run() -> RunResult {
-    RunResult {
-        tool_version: "0.1.0".to_string(),
-        run_id: "r1a2b3".to_string(),
+pub fn report_of(flags: &[&str]) -> Report {
+    let plan = plan(flags);
+    let schedule = Schedule::for_plan(&plan).unwrap();
+    let host = HostFacts::for_tests("local", &[0, 1, 2, 3]);
+    let done = schedule.planned;
+    let workers = (0..plan.workers())
+        .map(|w| {
+            worker(
+                &schedule,
+                w,
+                done,
+                |k, kind| match kind {
+                    SlotKind::Solo { .. } => 1000.0 + (k % 3) as f64 * 10.0,
+                    SlotKind::Step { .. } => 940.0 + (k % 5) as f64 * 10.0,
+                },
+                |_| 0,
+            )
+        })
+        .collect();
+    Draft {
+        plan: &plan,
+        schedule: &schedule,
+        host: &host,
+        image: "distributed-benchmark:test",
+        run_id: "r1a2b3",
         timestamp: "2025-03-14T09:26:53Z".parse().unwrap(),
-        repeat: 1,
+        data_files: 10,
+        data_bytes: 1 << 20,
+        data_label: "data",
+        busy_pct_before_run: Some(2.0),
         status: RunStatus::Ok,
         problems: Vec::new(),
-        host: HostInfo::default(),
-        settings: Settings {
-            containers: 2,
-            duration_s: 3.0,
-            warmup_s: 1.0,
-            data_dir: "data".to_string(),
-            data_files: 10,
-            data_bytes: 1 << 20,
-            cpus: vec![0, 1],
-            memory_bytes: None,
-            image: "distributed-benchmark-worker:test".to_string(),
-            runtime: crate::config::Runtime::Docker,
-            oversubscribed: false,
-            config_file: None,
-            config: serde_json::Value::Null,
-        },
-        containers: vec![
-            container(
-                0,
-                96.0,
-                vec![sample(1.0, 95), sample(2.0, 192), sample(3.0, 288)],
-            ),
-            container(
-                1,
-                94.0,
-                vec![sample(1.0, 90), sample(2.0, 186), sample(3.0, 282)],
-            ),
-        ],
-        totals: Totals::default(),
-        total_pages_per_sec: 0.0,
-        avg_pages_per_sec_per_container: 0.0,
-        start_skew_ms: None,
-        baseline: Some(Baseline {
-            pages_per_sec: 100.0,
-            source: "solo run before this one".to_string(),
-            containers: Vec::new(),
-        }),
-        scaling_efficiency_pct: None,
-        efficiency_label: None,
-        throughput_stats: None,
+        workers,
+        slots_done: done,
+        file_baseline: None,
+        top_processes: BTreeMap::new(),
+        comparisons: Vec::new(),
+        gate: None,
     }
+    .report()
 }

@@ -1,10 +1,176 @@
-//! Pure analysis of what the workers reported, and the exporters.
+//! Pure analysis of what the workers measured, and the exporters.
+//!
+//! [`Draft`] is what the pipeline knows at some moment (after any slot, or at the end);
+//! [`Draft::report`] turns it into the one [`model::Report`] every exporter serializes.
 
 pub mod analysis;
-pub mod compare;
 pub mod export;
 #[cfg(test)]
-mod fixtures;
+pub mod fixtures;
 pub mod model;
+pub mod reference;
 pub mod stats;
-pub mod study;
+pub mod verdict;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::Plan;
+use crate::facts::HostFacts;
+use crate::schedule::Schedule;
+use analysis::FileBaseline;
+use model::{
+    Comparison, CpuUsage, GateOutcome, HostInfo, Precision, ProcessUse, Report, RunStatus,
+    ScheduleInfo, Settings, WorkerRecord,
+};
+
+/// Everything the run knows, from which the report is made.
+pub struct Draft<'a> {
+    pub plan: &'a Plan,
+    pub schedule: &'a Schedule,
+    pub host: &'a HostFacts,
+    pub image: &'a str,
+    pub run_id: &'a str,
+    pub timestamp: DateTime<Utc>,
+    pub data_files: u64,
+    pub data_bytes: u64,
+    pub data_label: &'a str,
+    pub busy_pct_before_run: Option<f64>,
+    pub status: RunStatus,
+    pub problems: Vec<String>,
+    pub workers: Vec<WorkerRecord>,
+    /// Slots every worker has finished (or will never finish).
+    pub slots_done: u64,
+    pub file_baseline: Option<&'a FileBaseline>,
+    /// The busiest foreign programs per pinned CPU (local hosts).
+    pub top_processes: BTreeMap<usize, Vec<ProcessUse>>,
+    pub comparisons: Vec<Comparison>,
+    pub gate: Option<GateOutcome>,
+}
+
+impl Draft<'_> {
+    pub fn report(&self) -> Report {
+        let plan = self.plan;
+        let mut figures = analysis::figures(
+            self.schedule,
+            &self.workers,
+            self.slots_done,
+            self.file_baseline,
+        );
+        for step in &mut figures.steps {
+            step.oversubscribed = plan.oversubscribed && step.containers > 1;
+        }
+        let reported = figures
+            .steps
+            .iter()
+            .find(|s| s.containers == plan.reported)
+            .cloned();
+        let mut host_usage: Vec<CpuUsage> = figures.host_usage.clone();
+        for usage in &mut host_usage {
+            usage.top_processes = self
+                .top_processes
+                .get(&usage.cpu)
+                .cloned()
+                .unwrap_or_default();
+        }
+        let measured_s = self.schedule.span(self.slots_done).as_secs_f64();
+        let precision = plan.target_precision_pts.map(|target| {
+            let reached = figures
+                .steps
+                .iter()
+                .filter(|s| s.containers > 1)
+                .filter_map(|s| s.efficiency_ci95_pct.map(|[lo, hi]| (hi - lo) / 2.0))
+                .reduce(f64::max);
+            Precision {
+                target_pts: target,
+                reached_pts: reached,
+                met: reached.is_some_and(|r| r <= target),
+                measured_s,
+                max_time_s: plan.max_time_s,
+            }
+        });
+        // A step's figures count only when all of its workers delivered their results.
+        let all_ok = analysis::all_ok(&self.workers);
+        let (containers, total, total_ci, efficiency, efficiency_ci, label, verdict, loss) =
+            match &reported {
+                Some(step) => (
+                    step.containers_detail.clone(),
+                    step.total_pages_per_sec,
+                    step.total_pages_per_sec_ci95,
+                    step.efficiency_pct.filter(|_| all_ok),
+                    step.efficiency_ci95_pct.filter(|_| all_ok),
+                    step.efficiency_label.filter(|_| all_ok),
+                    step.efficiency_verdict.clone().filter(|_| all_ok),
+                    step.loss.clone().filter(|_| all_ok),
+                ),
+                None => (Vec::new(), 0.0, None, None, None, None, None, None),
+            };
+        let n = containers.len();
+        Report {
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            run_id: self.run_id.to_string(),
+            timestamp: self.timestamp,
+            status: self.status,
+            problems: self.problems.clone(),
+            host: HostInfo {
+                name: self.host.name.clone(),
+                hostname: self.host.hostname.clone(),
+                cpu_model: self.host.cpu_model.clone(),
+                cores: self.host.online_cpus.len(),
+                memory_bytes: self.host.memory_bytes,
+                kernel: self.host.kernel.clone(),
+                engine: self.host.engine.clone(),
+                topology: self.host.topology.clone(),
+                busy_pct_before_run: self.busy_pct_before_run,
+            },
+            settings: Settings {
+                containers: plan.workers(),
+                duration_s: plan.duration_s,
+                warmup_s: plan.warmup_s,
+                data_dir: self.data_label.to_string(),
+                data_files: self.data_files,
+                data_bytes: self.data_bytes,
+                cpus: plan.cpus.clone(),
+                memory_bytes: plan.memory_bytes,
+                image: self.image.to_string(),
+                runtime: plan.runtime,
+                oversubscribed: plan.oversubscribed,
+                repeat: plan.repeat,
+                target_precision_pts: plan.target_precision_pts,
+                max_time_s: plan.target_precision_pts.map(|_| plan.max_time_s),
+                config_file: plan.config_file.as_ref().map(|p| p.display().to_string()),
+                config: serde_json::to_value(&plan.config).unwrap_or_default(),
+            },
+            schedule: ScheduleInfo {
+                kind: self.schedule.kind,
+                steps: self.schedule.steps.clone(),
+                slot_s: self.schedule.slot.as_secs_f64(),
+                gap_s: self.schedule.gap.as_secs_f64(),
+                round_slots: self.schedule.round_slots,
+                slots_planned: self.schedule.planned,
+                slots_measured: self.slots_done,
+                period: self.schedule.period.clone(),
+            },
+            totals: analysis::totals(&containers),
+            total_pages_per_sec: total,
+            total_pages_per_sec_ci95: total_ci,
+            avg_pages_per_sec_per_container: if n == 0 { 0.0 } else { total / n as f64 },
+            containers,
+            start_skew_ms: analysis::start_skew_ms(&self.workers),
+            slot_start_skew_max_ms: figures.slot_start_skew_max_ms,
+            baseline: figures.baseline.clone(),
+            scaling_efficiency_pct: efficiency,
+            scaling_efficiency_ci95_pct: efficiency_ci,
+            efficiency_label: label,
+            efficiency_verdict: verdict,
+            precision,
+            efficiency_loss: loss,
+            host_usage,
+            steps: figures.steps,
+            workers: self.workers.clone(),
+            comparisons: self.comparisons.clone(),
+            gate: self.gate.clone(),
+        }
+    }
+}

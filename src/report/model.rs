@@ -1,60 +1,79 @@
-//! What a run produced, as written to `results_<timestamp>_<run id>.json`. Every figure in a report
-//! is computed from these fields, and the per-second samples are kept so that each figure
-//! can be traced back to what the workers printed.
+//! What a run produced, as written to `results_<timestamp>_<run id>.json`: one model for a
+//! single run and a scaling study alike. Every figure in a report is computed from these
+//! fields by [`super::analysis`], and the per-slot records of every worker are kept, so
+//! that each figure can be traced back to what the workers measured.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use worker::protocol::SlotRecord;
+
+use crate::cli::{Runtime, ScheduleKind};
+use crate::facts::EngineInfo;
+use crate::schedule::SlotKind;
+use crate::topology::TopologySummary;
 
 /// One complete results file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct RunResult {
+pub struct Report {
     pub tool_version: String,
     /// Random id of this run; also the label on its containers.
     pub run_id: String,
     pub timestamp: DateTime<Utc>,
-    /// Which repetition of this container count this run is, from 1 (a scaling series may
-    /// measure each step several times); 1 for a single run. Older files without it read
-    /// as 1.
-    #[serde(default = "first_repeat")]
-    pub repeat: u32,
-    /// `ok`, `container_failed`, `interrupted` or `failed`.
     pub status: RunStatus,
     /// Human-readable problems, one per line (empty when status is ok).
     pub problems: Vec<String>,
     pub host: HostInfo,
     pub settings: Settings,
+    pub schedule: ScheduleInfo,
+
+    // The figures of the reported step (N of `--containers N`, the largest of a study).
+    /// Its workers, each over the slots of that step.
     pub containers: Vec<ContainerResult>,
     pub totals: Totals,
-    /// Sum over containers of their pages/sec.
+    /// Sum over its containers of their pages/sec.
     pub total_pages_per_sec: f64,
+    pub total_pages_per_sec_ci95: Option<[f64; 2]>,
     pub avg_pages_per_sec_per_container: f64,
-    /// Latest window start minus earliest, in milliseconds; None with fewer than one start.
+    /// Latest window start minus earliest, in milliseconds.
     pub start_skew_ms: Option<f64>,
-    /// The single-container figure the efficiency is computed against.
+    /// Over every slot: the latest start of a slot's workers minus the earliest, in ms.
+    pub slot_start_skew_max_ms: Option<f64>,
+    /// The single-container figure efficiencies are computed against.
     pub baseline: Option<Baseline>,
-    /// total / (N x baseline) x 100.
+    /// total / (N x single) x 100, from paired slots.
     pub scaling_efficiency_pct: Option<f64>,
-    /// perfect, excellent, good, poor or failed.
-    pub efficiency_label: Option<String>,
-    /// Statistics of the total throughput over the per-second samples.
-    pub throughput_stats: Option<SampleStats>,
-}
-
-fn first_repeat() -> u32 {
-    1
+    pub scaling_efficiency_ci95_pct: Option<[f64; 2]>,
+    /// The band the whole interval lies in; null when it spans bands (or is above 100%).
+    pub efficiency_label: Option<Band>,
+    /// The efficiency in words, as the terminal shows it.
+    pub efficiency_verdict: Option<String>,
+    /// With `--target-precision`: whether it was met.
+    pub precision: Option<Precision>,
+    /// Why the reported step fell short of 100%.
+    pub efficiency_loss: Option<Loss>,
+    /// Per pinned CPU, over the measured window.
+    pub host_usage: Vec<CpuUsage>,
+    /// Every step measured, ascending.
+    pub steps: Vec<StepResult>,
+    /// Every worker started, with its per-slot records.
+    pub workers: Vec<WorkerRecord>,
+    /// With `--compare`: each step against the saved reference.
+    pub comparisons: Vec<Comparison>,
+    /// With `--fail-below` or `--compare`.
+    pub gate: Option<GateOutcome>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Ok,
-    /// At least one container died or was OOM-killed; the others' figures are kept.
-    ContainerFailed,
+    /// A worker died, was OOM-killed or stopped writing; the others' figures are kept.
+    WorkerFailed,
     /// Ctrl-C or SIGTERM; what was measured is kept.
     Interrupted,
-    /// The run could not proceed (e.g. a container never became ready).
+    /// The run could not proceed (e.g. a worker never became ready).
     Failed,
 }
 
@@ -63,34 +82,72 @@ impl RunStatus {
     pub fn label(self) -> &'static str {
         match self {
             RunStatus::Ok => "ok",
-            RunStatus::ContainerFailed => "container_failed",
+            RunStatus::WorkerFailed => "worker_failed",
             RunStatus::Interrupted => "interrupted",
             RunStatus::Failed => "failed",
         }
     }
 }
 
+/// A scaling efficiency band, so a reader need not know what "87%" means.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Band {
+    /// Below 50%.
+    Failed,
+    /// 50 to 70%.
+    Poor,
+    /// 70 to 85%.
+    Good,
+    /// 85 to 95%.
+    Excellent,
+    /// 95% and above.
+    Perfect,
+}
+
+impl Band {
+    pub fn label(self) -> &'static str {
+        match self {
+            Band::Failed => "failed",
+            Band::Poor => "poor",
+            Band::Good => "good",
+            Band::Excellent => "excellent",
+            Band::Perfect => "perfect",
+        }
+    }
+
+    /// The band of one value (NaN is failed).
+    pub fn of(pct: f64) -> Band {
+        match pct {
+            p if p >= 95.0 => Band::Perfect,
+            p if p >= 85.0 => Band::Excellent,
+            p if p >= 70.0 => Band::Good,
+            p if p >= 50.0 => Band::Poor,
+            _ => Band::Failed,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct HostInfo {
+    pub name: String,
     pub hostname: Option<String>,
     pub cpu_model: Option<String>,
     /// Logical CPUs online.
     pub cores: usize,
     pub memory_bytes: Option<u64>,
     pub kernel: Option<String>,
-    pub docker_version: Option<String>,
-    pub docker_api_version: Option<String>,
-    /// CPU use of the whole machine, percent, measured over a second before the run.
-    #[serde(default)]
-    pub busy_pct_before_run: Option<f64>,
+    pub engine: EngineInfo,
     /// Cores, packages, NUMA nodes, SMT, governor and frequency, where readable.
-    #[serde(default)]
-    pub topology: Option<crate::topology::TopologySummary>,
+    pub topology: Option<TopologySummary>,
+    /// CPU use of the whole machine, percent, over a second before the run.
+    pub busy_pct_before_run: Option<f64>,
 }
 
-/// The settings that shaped the run (the validated config plus CLI overrides).
+/// The settings that shaped the run (the validated config plus flags).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Settings {
+    /// Workers started (the largest step).
     pub containers: usize,
     pub duration_s: f64,
     pub warmup_s: f64,
@@ -100,25 +157,58 @@ pub struct Settings {
     pub data_bytes: u64,
     pub cpus: Vec<usize>,
     pub memory_bytes: Option<u64>,
+    /// The image the workers ran (or a description for local processes).
     pub image: String,
-    /// Docker containers or local processes.
-    #[serde(default)]
-    pub runtime: crate::config::Runtime,
+    pub runtime: Runtime,
     pub oversubscribed: bool,
+    pub repeat: u32,
+    pub target_precision_pts: Option<f64>,
+    pub max_time_s: Option<f64>,
     /// The config file used, if any, and its effective values.
     pub config_file: Option<String>,
     pub config: serde_json::Value,
 }
 
+/// How the window was cut up (see [`crate::schedule`]).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScheduleInfo {
+    pub kind: ScheduleKind,
+    pub steps: Vec<usize>,
+    pub slot_s: f64,
+    pub gap_s: f64,
+    /// Slots per round (each core alone once, beside every step).
+    pub round_slots: u64,
+    pub slots_planned: u64,
+    pub slots_measured: u64,
+    /// One period of the slot sequence.
+    pub period: Vec<SlotKind>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Baseline {
+    /// Mean over the cores of one worker's pages/sec alone.
     pub pages_per_sec: f64,
-    /// `solo run before this one`, `this run (1 container)` or `file <path>`.
-    pub source: String,
-    /// The solo run's container, when the baseline was measured for this run: its
-    /// samples are the evidence for the figure.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub containers: Vec<ContainerResult>,
+    pub ci95: Option<[f64; 2]>,
+    pub source: BaselineSource,
+    /// Each core alone, when measured in this run.
+    pub per_cpu: Vec<SoloFigure>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum BaselineSource {
+    /// Solo slots of this run, each paired with the steps' slots next to it.
+    SoloSlots,
+    /// `--baseline FILE`: an earlier run's single-container figure.
+    File { path: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SoloFigure {
+    pub cpu: usize,
+    pub pages_per_sec: f64,
+    pub pages_per_cpu_s: Option<f64>,
+    pub cpu_share_pct: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -130,28 +220,83 @@ pub struct Totals {
     pub chars: u64,
 }
 
+/// One worker's figures over the slots of one step.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ContainerResult {
     pub name: String,
     pub index: u32,
     pub cpu: usize,
-    /// `ok`, or what went wrong: `oom_killed`, `exited (code 3)`, `never_ready` ...
-    pub status: String,
+    pub status: WorkerStatus,
     pub pages: u64,
     pub files: u64,
     pub errors: u64,
     pub skipped: u64,
     pub chars: u64,
+    /// Seconds of the step's slots.
     pub elapsed_s: f64,
     pub pages_per_sec: f64,
-    pub passes: u64,
+    /// CPU time of the extracting thread in those slots.
+    pub cpu_s: f64,
+    /// The share of the slots' time the worker was actually running.
+    pub cpu_share_pct: Option<f64>,
+    pub pages_per_cpu_s: Option<f64>,
+    pub window_start_unix_ns: Option<i64>,
+}
+
+/// How a worker ended, in one word (details in `status_detail`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerStatus {
+    /// It delivered its result.
+    Ok,
+    OomKilled,
+    /// It exited before its result (code in `status_detail`).
+    Exited,
+    /// It stopped printing while it should have been measuring, and was given up.
+    Stalled,
+    NeverReady,
+    /// The run ended before its window (an interrupt, or another worker's failure).
+    NotMeasured,
+    /// It was still running at the deadline, without a result.
+    NoResult,
+    /// Its engine could not start it, or lost it.
+    Lost,
+}
+
+impl WorkerStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            WorkerStatus::Ok => "ok",
+            WorkerStatus::OomKilled => "oom_killed",
+            WorkerStatus::Exited => "exited",
+            WorkerStatus::Stalled => "stalled",
+            WorkerStatus::NeverReady => "never_ready",
+            WorkerStatus::NotMeasured => "not_measured",
+            WorkerStatus::NoResult => "no_result",
+            WorkerStatus::Lost => "lost",
+        }
+    }
+}
+
+/// Everything one worker reported.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WorkerRecord {
+    pub name: String,
+    pub index: u32,
+    pub cpu: usize,
+    pub status: WorkerStatus,
+    pub status_detail: Option<String>,
+    pub warmup_pages: u64,
     pub window_start_unix_ns: Option<i64>,
     pub window_end_unix_ns: Option<i64>,
-    pub by_reason: BTreeMap<String, u64>,
+    pub passes: u64,
     pub max_rss_bytes: Option<u64>,
-    pub warmup_pages: u64,
-    /// Cumulative counters about once a second during the window, as the worker sent them.
-    pub samples: Vec<Sample>,
+    /// Errors and skips during the window, by reason label.
+    pub by_reason: BTreeMap<String, u64>,
+    /// One record per slot of the schedule, as the worker sent it.
+    pub slots: Vec<SlotRecord>,
+    /// Cumulative counters about once a second, as the worker sent them.
+    pub progress: Vec<Sample>,
     /// Per-file problems reported by the worker (first occurrence of each).
     pub file_errors: Vec<FileProblem>,
 }
@@ -159,9 +304,9 @@ pub struct ContainerResult {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Sample {
     pub elapsed_s: f64,
+    pub slot: u64,
     pub pages: u64,
-    pub files: u64,
-    pub errors: u64,
+    pub cpu_s: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -171,19 +316,122 @@ pub struct FileProblem {
     pub detail: String,
 }
 
-/// Summary statistics of a series of per-second values.
+/// One step: N workers together (or, for 1, each alone).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct SampleStats {
-    pub n: usize,
-    pub mean: f64,
-    pub median: f64,
-    pub stddev: f64,
-    /// Coefficient of variation, percent.
-    pub cv_pct: f64,
-    pub ci95_low: f64,
-    pub ci95_high: f64,
-    /// Indices of samples flagged as outliers.
-    pub outliers: Vec<usize>,
+pub struct StepResult {
+    pub containers: usize,
+    pub oversubscribed: bool,
+    /// Slots of this step measured, and their seconds.
+    pub slots: u64,
+    pub seconds: f64,
+    pub total_pages_per_sec: f64,
+    pub total_pages_per_sec_ci95: Option<[f64; 2]>,
+    pub per_container_mean: f64,
+    pub per_container_stddev: f64,
+    pub efficiency_pct: Option<f64>,
+    pub efficiency_ci95_pct: Option<[f64; 2]>,
+    pub efficiency_label: Option<Band>,
+    pub efficiency_verdict: Option<String>,
+    /// Pairs (a worker alone, the same worker in this step a moment later) and the
+    /// batches (rounds) the interval is computed over.
+    pub pairs: usize,
+    pub batches: usize,
+    pub containers_detail: Vec<ContainerResult>,
+    pub loss: Option<Loss>,
+}
+
+/// The shortfall from 100%, split by cause, in percentage points (they add up to it).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Loss {
+    pub shortfall_pts: f64,
+    /// Other programs on the pinned cores (more than when alone).
+    pub contention_pts: f64,
+    /// Time the hypervisor took (more than when alone).
+    pub steal_pts: f64,
+    /// CFS throttling by the CPU quota.
+    pub throttling_pts: f64,
+    /// Pages per CPU-second below the solo figure: memory bandwidth, caches, frequency,
+    /// an SMT sibling.
+    pub slower_cores_pts: f64,
+    /// What the measurements do not account for (noise included).
+    pub unexplained_pts: f64,
+    pub cpu_share_solo_pct: f64,
+    pub cpu_share_together_pct: f64,
+    pub pages_per_cpu_s_solo: f64,
+    pub pages_per_cpu_s_together: f64,
+    pub others_solo_pct: f64,
+    pub others_together_pct: f64,
+    /// In plain words, one line per cause worth naming.
+    pub notes: Vec<String>,
+}
+
+/// One pinned CPU over the window.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CpuUsage {
+    pub cpu: usize,
+    /// CPU time used on it by anything but our worker, percent of the time.
+    pub others_pct: f64,
+    /// Time the hypervisor took from it, percent.
+    pub steal_pct: f64,
+    /// Our worker's cgroup held back by its CPU quota, percent of the time.
+    pub throttled_pct: f64,
+    /// The busiest programs seen on it besides our workers (local hosts only).
+    pub top_processes: Vec<ProcessUse>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProcessUse {
+    pub pid: u32,
+    pub command: String,
+    /// Percent of the CPU over the window.
+    pub pct: f64,
+    pub role: ProcessRole,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessRole {
+    /// This program (the orchestrator).
+    Orchestrator,
+    /// The container engine (dockerd, containerd, shims).
+    Engine,
+    Other,
+}
+
+/// With `--target-precision`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Precision {
+    pub target_pts: f64,
+    /// The widest half-width among the steps' efficiencies at the end.
+    pub reached_pts: Option<f64>,
+    pub met: bool,
+    pub measured_s: f64,
+    pub max_time_s: f64,
+}
+
+/// One step against a saved reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub containers: usize,
+    pub before_pages_per_sec: f64,
+    pub before_ci95: Option<[f64; 2]>,
+    pub now_pages_per_sec: f64,
+    pub now_ci95: Option<[f64; 2]>,
+    /// (now - before) / before x 100; None when before is 0.
+    pub throughput_change_pct: Option<f64>,
+    pub before_efficiency_pct: Option<f64>,
+    pub now_efficiency_pct: Option<f64>,
+    /// Now minus before, in percentage points.
+    pub efficiency_change_points: Option<f64>,
+    /// The two throughput intervals do not overlap.
+    pub beyond_noise: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateOutcome {
+    pub passed: bool,
+    /// Why it failed, one plain sentence per problem; empty when it passed.
+    pub reasons: Vec<String>,
 }
 
 #[cfg(test)]
@@ -191,15 +439,57 @@ mod tests {
     use super::*;
 
     #[test]
-    fn status_labels_match_serde() {
+    fn labels_match_serde() {
         for status in [
             RunStatus::Ok,
-            RunStatus::ContainerFailed,
+            RunStatus::WorkerFailed,
             RunStatus::Interrupted,
             RunStatus::Failed,
         ] {
             let json = serde_json::to_string(&status).unwrap();
             assert_eq!(json.trim_matches('"'), status.label());
+        }
+        for band in [
+            Band::Failed,
+            Band::Poor,
+            Band::Good,
+            Band::Excellent,
+            Band::Perfect,
+        ] {
+            let json = serde_json::to_string(&band).unwrap();
+            assert_eq!(json.trim_matches('"'), band.label());
+        }
+        for status in [
+            WorkerStatus::Ok,
+            WorkerStatus::OomKilled,
+            WorkerStatus::Exited,
+            WorkerStatus::Stalled,
+            WorkerStatus::NeverReady,
+            WorkerStatus::NotMeasured,
+            WorkerStatus::NoResult,
+            WorkerStatus::Lost,
+        ] {
+            let json = serde_json::to_string(&status).unwrap();
+            assert_eq!(json.trim_matches('"'), status.label());
+        }
+    }
+
+    #[test]
+    fn bands_follow_their_bounds() {
+        let cases = [
+            (120.0, Band::Perfect),
+            (95.0, Band::Perfect),
+            (94.9, Band::Excellent),
+            (85.0, Band::Excellent),
+            (84.9, Band::Good),
+            (70.0, Band::Good),
+            (69.9, Band::Poor),
+            (50.0, Band::Poor),
+            (49.9, Band::Failed),
+            (f64::NAN, Band::Failed),
+        ];
+        for (pct, band) in cases {
+            assert_eq!(Band::of(pct), band, "{pct}");
         }
     }
 }

@@ -1,7 +1,12 @@
-//! Summary statistics of a series of per-second values: how steady the throughput was and
-//! how precisely its mean is known.
-
-use super::model::SampleStats;
+//! Statistics of the measured slots: means and ratios estimated from batches, with 95%
+//! intervals that stay honest when samples are autocorrelated.
+//!
+//! Per-second (or per-slot) rates on a shared machine are not independent: a burst lasts
+//! seconds, a drift minutes. An interval that treats them as independent is too narrow.
+//! So every interval here is computed over *batches* (whole rounds of the schedule, each
+//! a complete comparison in itself), whose estimates are close to independent: the method
+//! of batch means, with Student's t over the batches. Its coverage is checked by simulation
+//! in the tests below, against bursty noise with known answers.
 
 /// Two-sided 95% critical values of Student's t by degrees of freedom, as printed in any
 /// t table (e.g. NIST/SEMATECH e-Handbook of Statistical Methods §1.3.6.7.2).
@@ -42,45 +47,6 @@ const T_95: [(usize, f64); 34] = [
     (1000, 1.962),
 ];
 
-/// Fewer values than this and quartiles say nothing about what is unusual.
-const MIN_FOR_OUTLIERS: usize = 4;
-
-impl SampleStats {
-    /// Statistics of `values`; `None` when there are none.
-    ///
-    /// With a single value there is no spread to measure: `stddev` and `cv_pct` are 0 and
-    /// the confidence interval collapses to the value, so readers must look at `n` before
-    /// trusting the interval. Outliers are only flagged from four values on. Values are
-    /// expected to be finite rates; a NaN would spread into the figures but never panics.
-    pub fn from_values(values: &[f64]) -> Option<SampleStats> {
-        let n = values.len();
-        if n == 0 {
-            return None;
-        }
-        let mean = mean(values);
-        let stddev = stddev(values);
-        let half_width = if n < 2 {
-            0.0
-        } else {
-            t_critical_95(n - 1) * stddev / (n as f64).sqrt()
-        };
-        Some(SampleStats {
-            n,
-            mean,
-            median: quantile(&sorted(values), 0.5),
-            stddev,
-            cv_pct: if mean == 0.0 {
-                0.0
-            } else {
-                stddev / mean.abs() * 100.0
-            },
-            ci95_low: mean - half_width,
-            ci95_high: mean + half_width,
-            outliers: tukey_outliers(values),
-        })
-    }
-}
-
 /// Arithmetic mean; 0 for no values.
 pub fn mean(values: &[f64]) -> f64 {
     if values.is_empty() {
@@ -111,35 +77,85 @@ pub fn t_critical_95(df: usize) -> f64 {
         .map_or(T_95[0].1, |(_, t)| *t)
 }
 
-/// Indices of the values outside Tukey's fences, 1.5 interquartile ranges beyond the
-/// quartiles (quartiles by linear interpolation, Python's `method="inclusive"`).
-pub fn tukey_outliers(values: &[f64]) -> Vec<usize> {
-    if values.len() < MIN_FOR_OUTLIERS {
-        return Vec::new();
+/// A figure and its 95% interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    pub value: f64,
+    /// `None` with fewer than two batches: no spread to measure.
+    pub ci95: Option<(f64, f64)>,
+    /// Batches the interval was computed over.
+    pub batches: usize,
+}
+
+impl Estimate {
+    /// Half the interval's width.
+    pub fn half_width(&self) -> Option<f64> {
+        self.ci95.map(|(lo, hi)| (hi - lo) / 2.0)
     }
-    let sorted = sorted(values);
-    let (q1, q3) = (quantile(&sorted, 0.25), quantile(&sorted, 0.75));
-    let iqr = q3 - q1;
-    let (low, high) = (q1 - 1.5 * iqr, q3 + 1.5 * iqr);
-    values
+}
+
+/// The mean of per-batch means, with Student's t over the batches.
+pub fn mean_of_batches(batch_means: &[f64]) -> Option<Estimate> {
+    let n = batch_means.len();
+    if n == 0 {
+        return None;
+    }
+    let m = mean(batch_means);
+    let ci95 = (n >= 2).then(|| {
+        let half = t_critical_95(n - 1) * stddev(batch_means) / (n as f64).sqrt();
+        (m - half, m + half)
+    });
+    Some(Estimate {
+        value: m,
+        ci95,
+        batches: n,
+    })
+}
+
+/// The ratio `sum(num) / sum(den)` over batches given as `(num, den)` sums, with the
+/// delta-method (linearised) interval of a ratio estimator: the spread of
+/// `num_b - R den_b` across batches, t with B - 1 degrees of freedom. `None` when the
+/// denominators sum to nothing.
+pub fn ratio_of_batches(batches: &[(f64, f64)]) -> Option<Estimate> {
+    let b = batches.len();
+    let (num, den): (f64, f64) = batches
         .iter()
-        .enumerate()
-        .filter(|(_, v)| **v < low || **v > high)
-        .map(|(i, _)| i)
-        .collect()
+        .fold((0.0, 0.0), |(n, d), (x, y)| (n + x, d + y));
+    if b == 0 || den <= 0.0 || !den.is_finite() || !num.is_finite() {
+        return None;
+    }
+    let r = num / den;
+    let ci95 = (b >= 2).then(|| {
+        let mean_den = den / b as f64;
+        let residuals: f64 = batches.iter().map(|(x, y)| (x - r * y).powi(2)).sum();
+        let se = (residuals / (b - 1) as f64).sqrt() / (mean_den * (b as f64).sqrt());
+        let half = t_critical_95(b - 1) * se;
+        (r - half, r + half)
+    });
+    Some(Estimate {
+        value: r,
+        ci95,
+        batches: b,
+    })
 }
 
-fn sorted(values: &[f64]) -> Vec<f64> {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted
-}
-
-/// The `p` quantile of non-empty sorted values, interpolating linearly between ranks.
-fn quantile(sorted: &[f64], p: f64) -> f64 {
-    let rank = p * (sorted.len() - 1) as f64;
-    let (below, above) = (rank.floor() as usize, rank.ceil() as usize);
-    sorted[below] + (sorted[above] - sorted[below]) * (rank - below as f64)
+/// `a / b` for two independent estimates, the interval from their relative half-widths
+/// combined in quadrature (first-order); none unless both have one.
+pub fn quotient(a: &Estimate, b: &Estimate) -> Option<Estimate> {
+    if b.value <= 0.0 || !b.value.is_finite() {
+        return None;
+    }
+    let value = a.value / b.value;
+    let rel = |e: &Estimate| e.half_width().map(|h| h / e.value.abs());
+    let ci95 = rel(a).zip(rel(b)).map(|(ra, rb)| {
+        let half = value * (ra * ra + rb * rb).sqrt();
+        (value - half, value + half)
+    });
+    Some(Estimate {
+        value,
+        ci95,
+        batches: a.batches.min(b.batches),
+    })
 }
 
 #[cfg(test)]
@@ -148,67 +164,6 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-9
-    }
-
-    /// Expected values from Python 3's `statistics` module: mean, median, stdev,
-    /// quantiles(n=4, method="inclusive"); the interval as mean ± t·s/√n with t(7) = 2.365.
-    #[test]
-    fn known_sample() {
-        let s =
-            SampleStats::from_values(&[10.0, 12.0, 23.0, 23.0, 16.0, 23.0, 21.0, 16.0]).unwrap();
-        assert_eq!(s.n, 8);
-        assert!(close(s.mean, 18.0));
-        assert!(close(s.median, 18.5));
-        assert!(close(s.stddev, 5.237229365663818), "{}", s.stddev);
-        assert!(close(s.cv_pct, 29.095718698132323), "{}", s.cv_pct);
-        assert!(close(s.ci95_low, 13.620870928075831), "{}", s.ci95_low);
-        assert!(close(s.ci95_high, 22.37912907192417), "{}", s.ci95_high);
-        assert!(s.outliers.is_empty());
-    }
-
-    /// Python 3: quartiles (inclusive) 98.25 and 101.75, fences 93 and 107, so 150 and 2
-    /// are out; stdev 36.36481816261426, t(9) = 2.262.
-    #[test]
-    fn outliers_on_both_sides() {
-        let values = [
-            100.0, 102.0, 98.0, 101.0, 99.0, 150.0, 100.0, 97.0, 103.0, 2.0,
-        ];
-        let s = SampleStats::from_values(&values).unwrap();
-        assert_eq!(s.outliers, vec![5, 9]);
-        assert!(close(s.mean, 95.2));
-        assert!(close(s.median, 100.0));
-        assert!(close(s.stddev, 36.36481816261426));
-        assert!(close(s.ci95_low, 69.18798349685285), "{}", s.ci95_low);
-        assert!(close(s.ci95_high, 121.21201650314715), "{}", s.ci95_high);
-    }
-
-    #[test]
-    fn no_values_no_stats() {
-        assert_eq!(SampleStats::from_values(&[]), None);
-        assert_eq!(mean(&[]), 0.0);
-        assert_eq!(stddev(&[]), 0.0);
-    }
-
-    #[test]
-    fn one_value_has_no_spread_and_no_nan() {
-        let s = SampleStats::from_values(&[42.0]).unwrap();
-        assert_eq!((s.n, s.mean, s.median), (1, 42.0, 42.0));
-        assert_eq!((s.stddev, s.cv_pct), (0.0, 0.0));
-        assert_eq!((s.ci95_low, s.ci95_high), (42.0, 42.0));
-        assert!(s.outliers.is_empty());
-    }
-
-    #[test]
-    fn zero_mean_has_zero_cv() {
-        let s = SampleStats::from_values(&[0.0, 0.0, 0.0]).unwrap();
-        assert_eq!(s.cv_pct, 0.0);
-    }
-
-    #[test]
-    fn constant_values_are_not_outliers() {
-        let s = SampleStats::from_values(&[5.0; 10]).unwrap();
-        assert!(s.outliers.is_empty());
-        assert_eq!((s.ci95_low, s.ci95_high), (5.0, 5.0));
     }
 
     #[test]
@@ -223,9 +178,51 @@ mod tests {
         assert_eq!(t_critical_95(usize::MAX), 1.962);
     }
 
+    /// Python 3 `statistics`: mean 18, stdev 5.237229365663818; t(7) = 2.365.
     #[test]
-    fn median_of_odd_count_is_the_middle_value() {
-        let s = SampleStats::from_values(&[3.0, 1.0, 2.0]).unwrap();
-        assert_eq!(s.median, 2.0);
+    fn a_mean_of_batches_known_answer() {
+        let e = mean_of_batches(&[10.0, 12.0, 23.0, 23.0, 16.0, 23.0, 21.0, 16.0]).unwrap();
+        assert!(close(e.value, 18.0));
+        let half = 2.365 * 5.237229365663818 / 8f64.sqrt();
+        let (lo, hi) = e.ci95.unwrap();
+        assert!(
+            close(lo, 18.0 - half) && close(hi, 18.0 + half),
+            "{lo} {hi}"
+        );
+        assert_eq!(mean_of_batches(&[4.0]).unwrap().ci95, None);
+        assert_eq!(mean_of_batches(&[]), None);
+    }
+
+    /// Batches (9, 10), (11, 10), (19, 20): R = 39/40 = 0.975; residuals 0.75, 1.25,
+    /// -0.5, sum of squares 2.375, se = sqrt(2.375/2)/(40/3 * sqrt 3), t(2) = 4.303.
+    #[test]
+    fn a_ratio_of_batches_known_answer() {
+        let e = ratio_of_batches(&[(9.0, 10.0), (11.0, 10.0), (19.0, 20.0)]).unwrap();
+        assert!(close(e.value, 0.975));
+        let se = (2.375f64 / 2.0).sqrt() / (40.0 / 3.0 * 3f64.sqrt());
+        let (lo, hi) = e.ci95.unwrap();
+        assert!(close(hi - 0.975, 4.303 * se), "{lo} {hi}");
+        assert!(close(0.975 - lo, 4.303 * se));
+        assert_eq!(ratio_of_batches(&[(1.0, 0.0)]), None);
+        assert_eq!(ratio_of_batches(&[(1.0, 2.0)]).unwrap().ci95, None);
+    }
+
+    #[test]
+    fn a_quotient_combines_relative_widths() {
+        let a = Estimate {
+            value: 200.0,
+            ci95: Some((194.0, 206.0)),
+            batches: 5,
+        };
+        let b = Estimate {
+            value: 100.0,
+            ci95: Some((96.0, 104.0)),
+            batches: 9,
+        };
+        let q = quotient(&a, &b).unwrap();
+        assert!(close(q.value, 2.0));
+        let half = 2.0 * (0.03f64.powi(2) + 0.04f64.powi(2)).sqrt();
+        assert!(close(q.ci95.unwrap().1, 2.0 + half));
+        assert_eq!(q.batches, 5);
     }
 }

@@ -5,6 +5,7 @@
 //! as lines. Everything runs on the calling thread; a panic anywhere below is caught
 //! and reported as [`Reason::Panic`].
 
+use std::cell::Cell;
 use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -28,8 +29,9 @@ pub struct Limits {
     /// `pdf.skip_if_pages_over`: skip the file (Reason::TooManyPages) when it has more pages.
     pub skip_if_pages_over: Option<u32>,
     /// `processing.timeout_per_file`, as an instant: checked cooperatively; past it the file
-    /// is abandoned with Reason::Timeout.
-    pub deadline: Option<Instant>,
+    /// is abandoned with Reason::Timeout. A cell, so that the page callback can move it
+    /// (the measured loop pauses between slots, and that time is not the file's).
+    pub deadline: Cell<Option<Instant>>,
 }
 
 /// Why a file could not be (fully) extracted.
@@ -207,13 +209,14 @@ impl Extractor {
         };
         let timeout = || ExtractError::new(Reason::Timeout, "the time limit per file passed");
         for (index, page) in pages.iter().take(wanted as usize).enumerate() {
-            if limits.deadline.is_some_and(|d| Instant::now() >= d) {
+            if limits.deadline.get().is_some_and(|d| Instant::now() >= d) {
                 return Err(timeout());
             }
             self.content.clear();
             self.text.clear();
             stream::page_contents(page, stream::MAX_DECODED, &mut self.content);
-            let mut interp = Interpreter::new(&mut self.fonts, &mut self.text, limits.deadline);
+            let mut interp =
+                Interpreter::new(&mut self.fonts, &mut self.text, limits.deadline.get());
             let b = page.media_box();
             interp.clip_to([b.x0, b.y0, b.x1, b.y1]);
             match interp.run_page(&self.content, page.resources()) {

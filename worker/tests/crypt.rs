@@ -317,7 +317,7 @@ fn texts(file: &[u8]) -> Result<Vec<String>, String> {
     let limits = Limits {
         max_pages: None,
         skip_if_pages_over: None,
-        deadline: None,
+        deadline: std::cell::Cell::new(None),
     };
     let mut texts = Vec::new();
     extract(file, &limits, &mut |_, text| {

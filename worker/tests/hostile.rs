@@ -31,7 +31,7 @@ fn run(data: &[u8]) -> Run {
     let limits = Limits {
         max_pages: None,
         skip_if_pages_over: None,
-        deadline: Some(start + DEADLINE),
+        deadline: std::cell::Cell::new(Some(start + DEADLINE)),
     };
     let mut texts = Vec::new();
     let result = extract(data, &limits, &mut |_, text| {

@@ -1,7 +1,7 @@
 //! A small terminal chart of total throughput against the container count, with the ideal
 //! (N x the 1-container figure) beside it, for a study's last lines on the terminal.
 
-use crate::report::study::Study;
+use crate::report::model::Report;
 
 /// Rows of the plotting area.
 const ROWS: usize = 10;
@@ -13,12 +13,12 @@ const LABEL_WIDTH: usize = 8;
 /// The chart, ending with a newline: one column per container count (equally spaced, so
 /// 1, 2, 4, 8 read as doubling steps), `*` for the measured mean total, `.` for the ideal
 /// line drawn between counts, `#` where they meet. Empty when the study has no step.
-pub fn render_ascii(study: &Study) -> String {
-    let aggregates = study.aggregates();
+pub fn render_ascii(report: &Report) -> String {
+    let aggregates = &report.steps;
     if aggregates.is_empty() {
         return String::new();
     }
-    let base = study.baseline.map(|b| b.pages_per_sec);
+    let base = report.baseline.as_ref().map(|b| b.pages_per_sec);
     let ideal: Vec<Option<f64>> = aggregates
         .iter()
         .map(|a| base.map(|b| a.containers as f64 * b))
@@ -92,14 +92,19 @@ pub fn render_ascii(study: &Study) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::study::tests::{run_of, study};
+    use crate::report::fixtures;
 
-    /// Ideal 100, 200, 400 and measured 100, 190, 360 on a 0..400 scale of 10 rows, at
-    /// rows round(v / 400 x 9): the solo point meets the ideal (row 2, `#`), 190 sits at
-    /// row 4 under the ideal's 200 (row 5), 360 at row 8 under 400 (row 9); between counts
-    /// the ideal is interpolated every column.
+    /// A made-up study: ideal 100, 200, 400 and measured 100, 190, 360 on a 0..400 scale
+    /// of 10 rows, at rows round(v / 400 x 9): the solo point meets the ideal (row 2,
+    /// `#`), 190 sits at row 4 under the ideal's 200 (row 5), 360 at row 8 under 400
+    /// (row 9); between counts the ideal is interpolated every column.
     #[test]
     fn measured_against_ideal() {
+        let mut report = fixtures::report_of(&["--scaling-test", "--duration", "60"]);
+        report.baseline.as_mut().unwrap().pages_per_sec = 100.0;
+        for (step, total) in report.steps.iter_mut().zip([100.0, 190.0, 360.0]) {
+            step.total_pages_per_sec = total;
+        }
         let expected = "\
 pages/s
    400.0 |             .
@@ -117,24 +122,17 @@ pages/s
            containers
 * measured   . ideal (N x 100.0 pages/s)   # both
 ";
-        let chart = render_ascii(&study());
+        let chart = render_ascii(&report);
         assert_eq!(chart, expected, "\n{chart}");
     }
 
     #[test]
-    fn no_baseline_no_ideal_line() {
-        let s = crate::report::study::Study::from_runs(&[run_of(2, &[50, 50], 1)], None, None);
-        let chart = render_ascii(&s);
-        assert!(chart.contains("   100.0 | *\n"), "\n{chart}");
+    fn no_baseline_no_ideal_line_and_no_step_no_chart() {
+        let mut report = fixtures::report();
+        report.baseline = None;
+        let chart = render_ascii(&report);
         assert!(chart.ends_with("* measured (no 1-container figure: no ideal line)\n"));
-        let grid = chart.lines().filter_map(|l| l.split_once('|'));
-        assert!(grid.clone().all(|(_, cells)| !cells.contains('.')));
-        assert_eq!(grid.count(), 10);
-    }
-
-    #[test]
-    fn an_empty_study_draws_nothing() {
-        let s = crate::report::study::Study::from_runs(&[], None, None);
-        assert_eq!(render_ascii(&s), "");
+        report.steps.clear();
+        assert_eq!(render_ascii(&report), "");
     }
 }

@@ -1,93 +1,80 @@
-//! `results_<timestamp>_<run id>.json`: the complete [`RunResult`], from which every other export
-//! can be recomputed.
-
-use std::path::{Path, PathBuf};
+//! `results_<timestamp>_<run id>.json`: the complete [`Report`], from which every other
+//! format can be recomputed.
 
 use anyhow::{Context, Result};
 
-use super::write_atomically;
-use crate::report::model::RunResult;
-use crate::report::study::Study;
+use super::Exporter;
+use crate::report::model::Report;
+
+pub struct Json;
 
 /// `results_<timestamp>_<run id>.json`, the timestamp being the run's own (UTC), so that
 /// the name does not depend on when the file is written and rewriting a run replaces its
-/// file. The run id keeps two runs of the same second apart (a study step interrupted
-/// right after the previous one ended would otherwise replace its file).
-pub fn results_file_name(result: &RunResult) -> String {
+/// file; the run id keeps two runs of the same second apart.
+pub fn results_file_name(report: &Report) -> String {
     format!(
         "results_{}_{}.json",
-        result.timestamp.format("%Y%m%d_%H%M%S"),
-        result.run_id
+        report.timestamp.format("%Y%m%d_%H%M%S"),
+        report.run_id
     )
 }
 
-/// Writes `result` as pretty JSON into `dir`, atomically (see [`write_atomically`]), and
-/// returns the path written.
-pub fn write_json(result: &RunResult, dir: &Path) -> Result<PathBuf> {
-    let path = dir.join(results_file_name(result));
-    let mut json = serde_json::to_vec_pretty(result)
-        .with_context(|| format!("serializing the results for {}", path.display()))?;
-    json.push(b'\n');
-    write_atomically(&path, &json)?;
-    Ok(path)
-}
+impl Exporter for Json {
+    fn file_name(&self, report: &Report) -> String {
+        results_file_name(report)
+    }
 
-/// The scaling study's file, rewritten after every step.
-pub const STUDY_FILE_NAME: &str = "scaling_study.json";
-
-/// Writes the whole study (every step's figures, the baseline, the machine) as
-/// `dir/scaling_study.json`, atomically.
-pub fn write_study_json(study: &Study, dir: &Path) -> Result<PathBuf> {
-    let path = dir.join(STUDY_FILE_NAME);
-    let mut json = serde_json::to_vec_pretty(study)
-        .with_context(|| format!("serializing the study for {}", path.display()))?;
-    json.push(b'\n');
-    write_atomically(&path, &json)?;
-    Ok(path)
+    fn render(&self, report: &Report, _existing: Option<&[u8]>) -> Result<Vec<u8>> {
+        let mut json = serde_json::to_vec_pretty(report).context("serializing the results")?;
+        json.push(b'\n');
+        Ok(json)
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::fs;
-
     use super::*;
-    use crate::report::analysis::finish;
-    use crate::report::fixtures::run;
+    use crate::report::fixtures;
 
     #[test]
-    fn round_trips_under_the_timestamped_name() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut result = run();
-        finish(&mut result);
-        let path = write_json(&result, dir.path()).unwrap();
-        assert_eq!(path, dir.path().join("results_20250314_092653_r1a2b3.json"));
-        let back: RunResult = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
-        assert_eq!(back, result);
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    #[test]
-    fn keys_carry_their_units() {
-        let mut result = run();
-        finish(&mut result);
-        let v = serde_json::to_value(&result).unwrap();
-        assert_eq!(v["total_pages_per_sec"], 190.0);
-        assert_eq!(v["status"], "ok");
-        assert_eq!(v["containers"][0]["samples"][0]["elapsed_s"], 1.0);
-    }
-
-    #[test]
-    fn a_result_without_repeat_reads_as_the_first() {
-        let mut v = serde_json::to_value(run()).unwrap();
-        v.as_object_mut().unwrap().remove("repeat");
-        let back: RunResult = serde_json::from_value(v).unwrap();
-        assert_eq!(back.repeat, 1);
-    }
-
-    #[test]
-    fn a_missing_folder_names_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = write_json(&run(), &dir.path().join("nope")).unwrap_err();
-        assert!(format!("{err:#}").contains("results_20250314_092653_r1a2b3.json"));
+    fn round_trips_and_keeps_the_stable_keys() {
+        let report = fixtures::report();
+        let bytes = Json.render(&report, None).unwrap();
+        let back: Report = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(back, report);
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        for key in [
+            "total_pages_per_sec",
+            "start_skew_ms",
+            "scaling_efficiency_pct",
+            "scaling_efficiency_ci95_pct",
+            "efficiency_label",
+            "host_usage",
+            "efficiency_loss",
+        ] {
+            assert!(v.get(key).is_some(), "{key} missing");
+        }
+        let c = &v["containers"][0];
+        for key in [
+            "cpu",
+            "pages",
+            "pages_per_sec",
+            "cpu_share_pct",
+            "pages_per_cpu_s",
+        ] {
+            assert!(c.get(key).is_some(), "containers[].{key} missing");
+        }
+        assert_eq!(
+            v["scaling_efficiency_ci95_pct"].as_array().unwrap().len(),
+            2
+        );
+        assert!(
+            v["workers"][0]["slots"][0]["cpu_ns"].is_u64(),
+            "the samples are kept"
+        );
+        assert_eq!(
+            Json.file_name(&report),
+            "results_20250314_092653_r1a2b3.json"
+        );
     }
 }

@@ -1,6 +1,14 @@
-//! The results of a run, in each format: `results_<timestamp>_<run id>.json` (everything),
-//! `scaling_analysis.csv` (one row per run, for spreadsheets) and the plain-text table the
-//! terminal shows. Exporters write files or return strings; the caller prints.
+//! The results of a run in each format. Every format serializes the same
+//! [`Report`](crate::report::model::Report) behind one [`Exporter`] interface, and one
+//! [`Writer`] rewrites every file atomically after each round of slots, so an interruption
+//! or a crash loses at most the round in progress:
+//!
+//! - `results_<timestamp>_<run id>.json`: everything, samples included ([`json`]);
+//! - `scaling_analysis.csv`: one row per step, earlier runs' rows kept ([`csv`]);
+//! - `report.md` ([`markdown`]) and `scaling.svg` ([`svg`]).
+//!
+//! The terminal's summary ([`table`]) and chart ([`ascii`]) are rendered from the same
+//! report; the printer prints them.
 
 pub mod ascii;
 pub mod csv;
@@ -15,6 +23,52 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{Context, Result};
+
+use crate::report::model::Report;
+
+/// One format of the report, written as one file.
+pub trait Exporter {
+    /// The file's name in the output folder.
+    fn file_name(&self, report: &Report) -> String;
+
+    /// The file's bytes. `existing` is the file as it is now, for formats that keep what
+    /// earlier runs wrote (the CSV).
+    fn render(&self, report: &Report, existing: Option<&[u8]>) -> Result<Vec<u8>>;
+}
+
+/// Rewrites every file of a run, atomically, each time it is asked.
+pub struct Writer {
+    dir: PathBuf,
+    exporters: Vec<Box<dyn Exporter + Send + Sync>>,
+}
+
+impl Writer {
+    /// All the formats, into `dir`.
+    pub fn new(dir: &Path) -> Writer {
+        Writer {
+            dir: dir.to_path_buf(),
+            exporters: vec![
+                Box::new(json::Json),
+                Box::new(csv::Csv),
+                Box::new(markdown::Markdown),
+                Box::new(svg::Svg),
+            ],
+        }
+    }
+
+    /// Writes every file; returns their paths (the results JSON first).
+    pub fn write(&self, report: &Report) -> Result<Vec<PathBuf>> {
+        let mut paths = Vec::new();
+        for exporter in &self.exporters {
+            let path = self.dir.join(exporter.file_name(report));
+            let existing = fs::read(&path).ok();
+            let bytes = exporter.render(report, existing.as_deref())?;
+            write_atomically(&path, &bytes)?;
+            paths.push(path);
+        }
+        Ok(paths)
+    }
+}
 
 /// Writes `bytes` to `path` so that a reader (or a crash) sees the old file or the complete
 /// new one, never a part: a temporary file in the same folder (a rename is atomic only
@@ -91,6 +145,29 @@ fn sync_dir(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_writer_writes_every_format_and_rewrites_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = crate::report::fixtures::report();
+        let writer = Writer::new(dir.path());
+        let paths = writer.write(&report).unwrap();
+        assert_eq!(paths.len(), 4);
+        assert!(paths[0].ends_with("results_20250314_092653_r1a2b3.json"));
+        let again = writer.write(&report).unwrap();
+        assert_eq!(paths, again);
+        let mut names = names(dir.path());
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "report.md",
+                "results_20250314_092653_r1a2b3.json",
+                "scaling.svg",
+                "scaling_analysis.csv"
+            ]
+        );
+    }
 
     fn names(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(dir)

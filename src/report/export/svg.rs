@@ -1,41 +1,44 @@
-//! `scaling.svg`: total throughput against the container count (mean of the repeats with
-//! its 95% interval, and the ideal N x 1-container line) above the scaling efficiency in
-//! percent (with its interval, and the 100% line).
-
-use std::path::{Path, PathBuf};
+//! `scaling.svg`: total throughput against the container count (with its 95% interval,
+//! and the ideal N x 1-container line) above the scaling efficiency in percent (with its
+//! interval, and the 100% line).
 
 use anyhow::{Result, anyhow};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::write_atomically;
-use crate::report::study::{StepAggregate, Study};
+use super::Exporter;
+use crate::report::model::{Report, StepResult};
 
 pub const SVG_FILE_NAME: &str = "scaling.svg";
+
+pub struct Svg;
+
+impl Exporter for Svg {
+    fn file_name(&self, _report: &Report) -> String {
+        SVG_FILE_NAME.to_string()
+    }
+
+    fn render(&self, report: &Report, _existing: Option<&[u8]>) -> Result<Vec<u8>> {
+        Ok(render_svg(report)?.into_bytes())
+    }
+}
 
 const SIZE: (u32, u32) = (800, 640);
 /// The measured series, in both panels.
 const MEASURED: RGBColor = RGBColor(31, 119, 180);
 const IDEAL: RGBColor = RGBColor(150, 150, 150);
 
-/// Writes `dir/scaling.svg` atomically and returns its path.
-pub fn write_svg(study: &Study, dir: &Path) -> Result<PathBuf> {
-    let path = dir.join(SVG_FILE_NAME);
-    write_atomically(&path, render_svg(study)?.as_bytes())?;
-    Ok(path)
-}
-
 /// The chart as an SVG document. Fails only if plotters does (it draws into a String).
-pub fn render_svg(study: &Study) -> Result<String> {
-    let aggregates = study.aggregates();
-    let baseline = study.baseline.map(|b| b.pages_per_sec);
+pub fn render_svg(report: &Report) -> Result<String> {
+    let aggregates = &report.steps;
+    let baseline = report.baseline.as_ref().map(|b| b.pages_per_sec);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(drawing)?;
         let (top, bottom) = root.split_vertically(SIZE.1 * 3 / 5);
-        throughput_panel(&top, &aggregates, baseline)?;
-        efficiency_panel(&bottom, &aggregates)?;
+        throughput_panel(&top, aggregates, baseline)?;
+        efficiency_panel(&bottom, aggregates)?;
         root.present().map_err(drawing)?;
     }
     Ok(svg)
@@ -50,14 +53,17 @@ type Points = Vec<(f64, f64, (f64, f64))>;
 
 fn throughput_panel(
     area: &DrawingArea<SVGBackend<'_>, Shift>,
-    aggregates: &[StepAggregate],
+    aggregates: &[StepResult],
     baseline: Option<f64>,
 ) -> Result<()> {
     let points: Points = aggregates
         .iter()
         .map(|a| {
             let n = a.containers as f64;
-            (n, a.total_pages_per_sec, (a.ci95_low, a.ci95_high))
+            let [lo, hi] = a
+                .total_pages_per_sec_ci95
+                .unwrap_or([a.total_pages_per_sec; 2]);
+            (n, a.total_pages_per_sec, (lo, hi))
         })
         .collect();
     let ideal: Vec<(f64, f64)> = baseline
@@ -81,17 +87,14 @@ fn throughput_panel(
 
 fn efficiency_panel(
     area: &DrawingArea<SVGBackend<'_>, Shift>,
-    aggregates: &[StepAggregate],
+    aggregates: &[StepResult],
 ) -> Result<()> {
     let points: Points = aggregates
         .iter()
         .filter_map(|a| {
             let pct = a.efficiency_pct?;
-            Some((
-                a.containers as f64,
-                pct,
-                a.efficiency_ci95.unwrap_or((pct, pct)),
-            ))
+            let [lo, hi] = a.efficiency_ci95_pct.unwrap_or([pct, pct]);
+            Some((a.containers as f64, pct, (lo, hi)))
         })
         .collect();
     let full: Vec<(f64, f64)> = aggregates
@@ -193,7 +196,7 @@ fn panel(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::study::tests::study;
+    use crate::report::fixtures;
 
     /// Every tag is closed in order (a small check, not a full XML parser).
     fn assert_well_formed(svg: &str) {
@@ -225,15 +228,21 @@ mod tests {
 
     #[test]
     fn two_panels_with_points_bars_and_reference_lines() {
-        let svg = render_svg(&study()).unwrap();
+        let svg = render_svg(&fixtures::report_of(&[
+            "--scaling-test",
+            "--duration",
+            "60",
+        ]))
+        .unwrap();
         assert_well_formed(&svg);
-        // Three container counts, one point each in both panels.
+        // Three container counts, one point each in the throughput panel, and the two
+        // steps above 1 in the efficiency panel.
         let points = svg
             .split("<circle")
             .skip(1)
             .filter(|rest| rest[..rest.find('>').unwrap()].contains("#1F77B4"))
             .count();
-        assert_eq!(points, 6, "{svg}");
+        assert_eq!(points, 5, "{svg}");
         for text in [
             "Total throughput",
             "Scaling efficiency",
@@ -248,17 +257,12 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_study_still_draws_a_valid_document() {
-        let svg = render_svg(&Study::from_runs(&[], None, None)).unwrap();
+    fn a_run_without_steps_still_draws_a_valid_document() {
+        let mut report = fixtures::report();
+        report.steps.clear();
+        report.baseline = None;
+        let svg = render_svg(&report).unwrap();
         assert_well_formed(&svg);
         assert!(!svg.contains("<circle"));
-    }
-
-    #[test]
-    fn writes_scaling_svg() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = write_svg(&study(), dir.path()).unwrap();
-        assert_eq!(path, dir.path().join("scaling.svg"));
-        assert_well_formed(&std::fs::read_to_string(path).unwrap());
     }
 }

@@ -1,14 +1,17 @@
-//! The plain-text results block the terminal shows after a run: one row per container,
-//! then the figures that answer the question (total throughput, scaling efficiency) and
-//! how far they can be trusted (start skew, variation), then any problems.
+//! The plain-text results block the terminal shows after a run: one row per container of
+//! the reported step, then the figures that answer the question (throughput, scaling
+//! efficiency with its interval, in words), why it fell short, how far the figures can be
+//! trusted (start skew, the pinned CPUs), the steps of a study, and any problems.
 
-use crate::report::model::{ContainerResult, RunResult, RunStatus};
-use crate::report::study::Study;
+use crate::report::model::{Loss, Report, RunStatus, StepResult, WorkerStatus};
+use crate::report::verdict::{decimals_for, with_interval};
 
-const COLUMNS: [&str; 7] = [
+const COLUMNS: [&str; 9] = [
     "Container",
     "CPU",
     "Pages/sec",
+    "CPU share",
+    "Pages/CPU-s",
     "Files",
     "Pages",
     "Errors",
@@ -18,45 +21,71 @@ const COLUMNS: [&str; 7] = [
 /// Width of the label column of the summary lines.
 const LABEL_WIDTH: usize = 23;
 
-/// The results block, ending with a newline. Expects [`finish`](crate::report::analysis::finish)
-/// to have been applied.
-pub fn render_table(result: &RunResult) -> String {
-    let mut lines = container_rows(&result.containers);
+/// The results block, ending with a newline.
+pub fn render(report: &Report) -> String {
+    let mut lines = container_rows(report);
     lines.push(String::new());
-    lines.extend(summary(result));
-    if result.status != RunStatus::Ok {
-        lines.push(labelled("Run status", result.status.label().to_string()));
+    lines.extend(summary(report));
+    if report.steps.len() > 2 || (report.steps.len() == 2 && report.steps[0].containers != 1) {
+        lines.push(String::new());
+        lines.extend(steps_table(&report.steps));
     }
-    if !result.problems.is_empty() {
+    if report.status != RunStatus::Ok {
+        lines.push(labelled("Run status", report.status.label().to_string()));
+    }
+    if !report.problems.is_empty() {
         lines.push(String::new());
         lines.push("Problems:".to_string());
-        lines.extend(result.problems.iter().map(|p| format!("  - {p}")));
+        lines.extend(report.problems.iter().map(|p| format!("  - {p}")));
     }
     let mut out = lines.join("\n");
     out.push('\n');
     out
 }
 
+/// `8992 pages/sec (95% CI 8710-9270)`, with the digits the interval supports.
+pub fn throughput(value: f64, ci: Option<[f64; 2]>) -> String {
+    match ci {
+        Some([lo, hi]) => {
+            let d = decimals_for((hi - lo) / 2.0);
+            format!("{value:.d$} pages/sec (95% CI {lo:.d$}-{hi:.d$})")
+        }
+        None => format!("{value:.0} pages/sec (no interval)"),
+    }
+}
+
 /// The header and one row per container, each column as wide as its widest cell; text
 /// columns aligned left, numbers right.
-fn container_rows(containers: &[ContainerResult]) -> Vec<String> {
+fn container_rows(report: &Report) -> Vec<String> {
     let header = COLUMNS.map(str::to_string);
-    let rows: Vec<[String; 7]> = containers
+    let rows: Vec<[String; 9]> = report
+        .containers
         .iter()
         .map(|c| {
+            let worker = report.workers.iter().find(|w| w.index == c.index);
+            let status = match worker.and_then(|w| w.status_detail.as_deref()) {
+                Some(detail) if c.status != WorkerStatus::Ok => {
+                    format!("{}: {detail}", c.status.label())
+                }
+                _ => c.status.label().to_string(),
+            };
             [
                 c.name.clone(),
                 c.cpu.to_string(),
-                format!("{:.2}", c.pages_per_sec),
+                format!("{:.0}", c.pages_per_sec),
+                c.cpu_share_pct
+                    .map_or_else(|| "n/a".into(), |s| format!("{s:.0}%")),
+                c.pages_per_cpu_s
+                    .map_or_else(|| "n/a".into(), |s| format!("{s:.0}")),
                 c.files.to_string(),
                 c.pages.to_string(),
                 c.errors.to_string(),
-                c.status.clone(),
+                status,
             ]
         })
         .collect();
-    let all: Vec<&[String; 7]> = std::iter::once(&header).chain(&rows).collect();
-    let widths: [usize; 7] = std::array::from_fn(|i| {
+    let all: Vec<&[String; 9]> = std::iter::once(&header).chain(&rows).collect();
+    let widths: [usize; 9] = std::array::from_fn(|i| {
         all.iter()
             .map(|row| row[i].chars().count())
             .max()
@@ -69,7 +98,7 @@ fn container_rows(containers: &[ContainerResult]) -> Vec<String> {
                 .zip(widths)
                 .enumerate()
                 .map(|(i, (cell, w))| match i {
-                    0 | 6 => format!("{cell:<w$}"),
+                    0 | 8 => format!("{cell:<w$}"),
                     _ => format!("{cell:>w$}"),
                 })
                 .collect();
@@ -78,194 +107,280 @@ fn container_rows(containers: &[ContainerResult]) -> Vec<String> {
         .collect()
 }
 
-fn summary(result: &RunResult) -> Vec<String> {
-    let ok = completed(result);
-    let of = if ok < result.containers.len() {
-        format!(
-            " ({ok} of {} containers completed)",
-            result.containers.len()
-        )
+fn summary(report: &Report) -> Vec<String> {
+    let n = report.containers.len();
+    let ok = report
+        .containers
+        .iter()
+        .filter(|c| c.status == WorkerStatus::Ok)
+        .count();
+    let of = if ok < n {
+        format!(" ({ok} of {n} containers completed)")
     } else {
         String::new()
     };
-    vec![
-        labelled(
-            "Total throughput",
-            format!("{:.2} pages/sec{of}", result.total_pages_per_sec),
+    let mut lines = vec![labelled(
+        "Total throughput",
+        format!(
+            "{}{of}",
+            throughput(report.total_pages_per_sec, report.total_pages_per_sec_ci95)
         ),
-        labelled(
+    )];
+    if n > 1 {
+        lines.push(labelled(
             "Average per container",
-            format!("{:.2} pages/sec", result.avg_pages_per_sec_per_container),
-        ),
-        labelled("Start skew", skew(result)),
-        labelled("Scaling efficiency", efficiency(result)),
-        labelled("Variation", variation(result)),
-    ]
-}
-
-/// The study's summary for the terminal: one row per container count (mean over repeats).
-pub fn render_study_table(study: &Study) -> String {
-    let mut out = format!(
-        "{:>10}  {:>7}  {:>13}  {:>23}  {:>13}  {:>10}  {:>17}\n",
-        "Containers",
-        "Repeats",
-        "Pages/sec",
-        "95% CI",
-        "Per container",
-        "Efficiency",
-        "Efficiency 95% CI"
-    );
-    for a in study.aggregates() {
-        let eff = a
-            .efficiency_pct
-            .map_or_else(|| "n/a".to_string(), |e| format!("{e:.1}%"));
-        let eff_ci = a
-            .efficiency_ci95
-            .map_or_else(|| "n/a".to_string(), |(lo, hi)| format!("{lo:.1}-{hi:.1}%"));
-        out.push_str(&format!(
-            "{:>10}  {:>7}  {:>13.1}  {:>23}  {:>13.1}  {:>10}  {:>17}\n",
-            a.containers,
-            a.repeats,
-            a.total_pages_per_sec,
-            format!("{:.1} - {:.1}", a.ci95_low, a.ci95_high),
-            a.per_container_mean,
-            eff,
-            eff_ci
+            format!("{:.0} pages/sec", report.avg_pages_per_sec_per_container),
         ));
     }
-    out
+    if let Some(b) = &report.baseline {
+        let per_cpu: Vec<String> = b
+            .per_cpu
+            .iter()
+            .map(|s| format!("CPU {} {:.0}", s.cpu, s.pages_per_sec))
+            .collect();
+        let source = match &b.source {
+            crate::report::model::BaselineSource::SoloSlots if per_cpu.len() > 1 => {
+                format!(", each core alone: {}", per_cpu.join(", "))
+            }
+            crate::report::model::BaselineSource::SoloSlots => String::new(),
+            crate::report::model::BaselineSource::File { path } => format!(", from {path}"),
+        };
+        if n > 1 {
+            lines.push(labelled(
+                "One container alone",
+                format!("{}{source}", throughput(b.pages_per_sec, b.ci95)),
+            ));
+        }
+    }
+    if n > 1 {
+        lines.push(labelled("Scaling efficiency", efficiency(report)));
+        if let Some(loss) = &report.efficiency_loss {
+            lines.push(labelled("Efficiency lost", loss_line(loss)));
+            lines.extend(
+                loss.notes
+                    .iter()
+                    .map(|n| format!("{:LABEL_WIDTH$}- {n}", "")),
+            );
+        }
+    }
+    if let Some(p) = &report.precision {
+        lines.push(labelled(
+            "Target precision",
+            match (p.met, p.reached_pts) {
+                (true, Some(r)) => format!(
+                    "met: ±{r:.1} points (target ±{}) after {:.0} s",
+                    p.target_pts, p.measured_s
+                ),
+                (false, Some(r)) => format!(
+                    "NOT met: ±{r:.1} points after {:.0} s (target ±{}, --max-time {:.0} s)",
+                    p.measured_s, p.target_pts, p.max_time_s
+                ),
+                (_, None) => "NOT met: no interval yet".to_string(),
+            },
+        ));
+    }
+    lines.push(labelled("Start skew", skew(report)));
+    let busy: Vec<String> = report
+        .host_usage
+        .iter()
+        .map(|u| {
+            let mut text = format!(
+                "CPU {}: {:.0}% used by others, steal {:.1}%",
+                u.cpu, u.others_pct, u.steal_pct
+            );
+            if u.throttled_pct >= 0.5 {
+                text.push_str(&format!(", throttled {:.0}%", u.throttled_pct));
+            }
+            let named: Vec<String> = u
+                .top_processes
+                .iter()
+                .take(3)
+                .map(|p| format!("{} (pid {}) {:.0}%", p.command, p.pid, p.pct))
+                .collect();
+            if !named.is_empty() {
+                text.push_str(&format!(" [{}]", named.join(", ")));
+            }
+            text
+        })
+        .collect();
+    if !busy.is_empty() {
+        lines.push(labelled("Pinned CPUs", busy.join("; ")));
+    }
+    lines
+}
+
+fn efficiency(report: &Report) -> String {
+    let n = report.containers.len();
+    if report
+        .containers
+        .iter()
+        .any(|c| c.status != WorkerStatus::Ok)
+    {
+        return "n/a (not every container completed the window)".to_string();
+    }
+    match (&report.efficiency_verdict, report.baseline.as_ref()) {
+        (Some(verdict), Some(b)) => {
+            let step = report.steps.iter().find(|s| s.containers == n);
+            let basis = match step {
+                Some(s) if s.pairs > 0 => format!(" [{} pairs in {} rounds]", s.pairs, s.batches),
+                _ => format!(" [against {n} x {:.0} pages/sec]", b.pages_per_sec),
+            };
+            format!("{verdict}{basis}")
+        }
+        (None, None) => "n/a (no single-container figure)".to_string(),
+        _ => "n/a".to_string(),
+    }
+}
+
+fn loss_line(loss: &Loss) -> String {
+    let mut parts = Vec::new();
+    for (name, pts) in [
+        ("contention", loss.contention_pts),
+        ("hypervisor steal", loss.steal_pts),
+        ("CPU quota throttling", loss.throttling_pts),
+        ("slower cores", loss.slower_cores_pts),
+        ("unexplained", loss.unexplained_pts),
+    ] {
+        parts.push(format!("{name} {pts:.1}"));
+    }
+    format!("{:.1} points: {}", loss.shortfall_pts, parts.join(", "))
+}
+
+fn steps_table(steps: &[StepResult]) -> Vec<String> {
+    let mut lines = vec![format!(
+        "{:>10}  {:>34}  {:>13}  {}",
+        "Containers", "Pages/sec (95% CI)", "Per container", "Efficiency"
+    )];
+    for s in steps {
+        let eff = match (&s.efficiency_verdict, s.efficiency_pct) {
+            (Some(v), _) => v.clone(),
+            (None, Some(e)) => format!("{e:.0}%"),
+            _ => String::new(),
+        };
+        lines.push(
+            format!(
+                "{:>10}  {:>34}  {:>13.0}  {eff}",
+                format!(
+                    "{}{}",
+                    s.containers,
+                    if s.oversubscribed { "*" } else { "" }
+                ),
+                throughput(s.total_pages_per_sec, s.total_pages_per_sec_ci95),
+                s.per_container_mean,
+            )
+            .trim_end()
+            .to_string(),
+        );
+    }
+    lines
 }
 
 fn labelled(label: &str, value: String) -> String {
     format!("{:<LABEL_WIDTH$}{value}", format!("{label}:"))
 }
 
-fn skew(result: &RunResult) -> String {
-    match result.start_skew_ms {
-        // Workers sleep until one shared instant, so the skew is often microseconds.
-        Some(ms) if ms < 1.0 => format!(
-            "{:.1} µs between the first and last window start",
-            ms * 1000.0
+fn skew(report: &Report) -> String {
+    let fmt = |ms: f64| {
+        if ms < 1.0 {
+            format!("{:.1} µs", ms * 1000.0)
+        } else {
+            format!("{ms:.2} ms")
+        }
+    };
+    match (report.start_skew_ms, report.slot_start_skew_max_ms) {
+        (Some(w), Some(s)) => format!(
+            "{} between the first and last window start; at most {} within a slot",
+            fmt(w),
+            fmt(s)
         ),
-        Some(ms) => format!("{ms:.2} ms between the first and last window start"),
-        None => "n/a (no container reported its window start)".to_string(),
+        (Some(w), None) => format!("{} between the first and last window start", fmt(w)),
+        _ => "n/a (no worker reported its window start)".to_string(),
     }
 }
 
-/// Containers that delivered their result: only they count towards the figures.
-fn completed(result: &RunResult) -> usize {
-    result
-        .containers
-        .iter()
-        .filter(|c| c.status == "ok")
-        .count()
-}
-
-fn efficiency(result: &RunResult) -> String {
-    if completed(result) < result.containers.len() {
-        return "n/a (not every container completed the window)".to_string();
-    }
-    match (&result.baseline, result.scaling_efficiency_pct) {
-        (Some(baseline), Some(pct)) => format!(
-            "{pct:.1}% ({}) against {} x {:.2} pages/sec, baseline from {}",
-            result.efficiency_label.as_deref().unwrap_or("?"),
-            result.containers.len(),
-            baseline.pages_per_sec,
-            baseline.source,
-        ),
-        (Some(baseline), None) => format!(
-            "n/a (baseline {:.2} pages/sec from {} cannot be compared)",
-            baseline.pages_per_sec, baseline.source
-        ),
-        (None, _) => "n/a (no single-container baseline; run with 1 container first)".to_string(),
-    }
-}
-
-fn variation(result: &RunResult) -> String {
-    match &result.throughput_stats {
-        Some(s) if s.n >= 2 => format!(
-            "CV {:.1}%, 95% CI {:.2} to {:.2} pages/sec over {} intervals{}",
-            s.cv_pct,
-            s.ci95_low,
-            s.ci95_high,
-            s.n,
-            match s.outliers.len() {
-                0 => String::new(),
-                k => format!(", {k} outlier(s)"),
-            }
-        ),
-        Some(_) => "n/a (a single interval)".to_string(),
-        None => "n/a (no per-second samples)".to_string(),
+/// The efficiency of a step in a short form for progress lines.
+pub fn short_efficiency(step: &StepResult) -> String {
+    match step.efficiency_pct {
+        Some(e) => with_interval(e, step.efficiency_ci95_pct.map(|[a, b]| (a, b))),
+        None => "n/a".to_string(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::analysis::finish;
-    use crate::report::fixtures::run;
+    use crate::report::fixtures;
 
     #[test]
-    fn a_complete_run() {
-        let mut result = run();
-        finish(&mut result);
-        let expected = "\
-Container  CPU  Pages/sec  Files  Pages  Errors  Status
-bench-0      0      96.00     28    288       0  ok
-bench-1      1      94.00     28    282       1  ok
-
-Total throughput:      190.00 pages/sec
-Average per container: 95.00 pages/sec
-Start skew:            1.25 ms between the first and last window start
-Scaling efficiency:    95.0% (perfect) against 2 x 100.00 pages/sec, baseline from solo run before this one
-Variation:             CV 2.3%, 95% CI 179.17 to 200.83 pages/sec over 3 intervals
-";
-        assert_eq!(render_table(&result), expected);
+    fn a_run_shows_its_containers_its_efficiency_in_words_and_the_loss() {
+        let report = fixtures::report();
+        let text = render(&report);
+        let mut lines = text.lines();
+        assert!(
+            lines
+                .next()
+                .unwrap()
+                .starts_with("Container  CPU  Pages/sec  CPU share"),
+            "{text}"
+        );
+        assert!(text.contains("Total throughput:      "), "{text}");
+        assert!(text.contains("One container alone:   "), "{text}");
+        let eff = text
+            .lines()
+            .find(|l| l.starts_with("Scaling efficiency:"))
+            .unwrap();
+        assert!(eff.contains("(95% CI "), "{eff}");
+        assert!(eff.contains("pairs in"), "{eff}");
+        assert!(text.contains("Efficiency lost:"), "{text}");
+        assert!(text.contains("Start skew:"), "{text}");
+        assert!(!text.contains("Problems:"));
     }
 
     #[test]
-    fn a_failed_container_without_baseline_or_samples() {
-        let mut result = run();
-        result.baseline = None;
-        result.status = RunStatus::ContainerFailed;
-        result.problems = vec!["bench-1 was killed: out of memory (limit 512 MiB)".to_string()];
-        let failed = &mut result.containers[1];
-        failed.status = "oom_killed".to_string();
-        failed.samples.clear();
-        failed.window_start_unix_ns = None;
-        finish(&mut result);
-        let expected = "\
-Container  CPU  Pages/sec  Files  Pages  Errors  Status
-bench-0      0      96.00     28    288       0  ok
-bench-1      1      94.00     28    282       1  oom_killed
-
-Total throughput:      96.00 pages/sec (1 of 2 containers completed)
-Average per container: 96.00 pages/sec
-Start skew:            0.0 µs between the first and last window start
-Scaling efficiency:    n/a (not every container completed the window)
-Variation:             CV 1.0%, 95% CI 93.52 to 98.48 pages/sec over 3 intervals
-Run status:            container_failed
-
-Problems:
-  - bench-1 was killed: out of memory (limit 512 MiB)
-";
-        assert_eq!(render_table(&result), expected);
+    fn a_failed_container_voids_the_efficiency_and_is_named() {
+        let mut report = fixtures::report();
+        report.status = RunStatus::WorkerFailed;
+        report.containers[1].status = WorkerStatus::OomKilled;
+        report.workers[1].status_detail = Some("out of memory (limit 512 MiB)".into());
+        report.problems = vec!["w1 was killed: out of memory".into()];
+        let text = render(&report);
+        assert!(
+            text.contains("oom_killed: out of memory (limit 512 MiB)"),
+            "{text}"
+        );
+        assert!(text.contains("n/a (not every container completed the window)"));
+        assert!(text.contains("(1 of 2 containers completed)"));
+        assert!(text.contains("Run status:            worker_failed"));
+        assert!(text.contains("  - w1 was killed: out of memory"));
     }
 
     #[test]
-    fn wide_names_widen_their_column() {
-        let mut result = run();
-        result.containers[0].name = "distributed-benchmark-r1a2b3-0".to_string();
-        finish(&mut result);
-        let table = render_table(&result);
-        let mut lines = table.lines();
-        assert_eq!(
-            lines.next(),
-            Some("Container                       CPU  Pages/sec  Files  Pages  Errors  Status")
+    fn a_study_lists_its_steps() {
+        let report = fixtures::report_of(&["--scaling-test", "--duration", "60"]);
+        let text = render(&report);
+        assert!(
+            text.contains("Containers                  Pages/sec (95% CI)"),
+            "{text}"
         );
         assert_eq!(
-            lines.nth(1),
-            Some("bench-1                           1      94.00     28    282       1  ok")
+            text.lines()
+                .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+                .count(),
+            3,
+            "{text}"
         );
+    }
+
+    #[test]
+    fn throughput_digits_follow_the_interval() {
+        assert_eq!(
+            throughput(8992.4, Some([8710.0, 9270.0])),
+            "8992 pages/sec (95% CI 8710-9270)"
+        );
+        assert_eq!(
+            throughput(12.34, Some([12.1, 12.6])),
+            "12.3 pages/sec (95% CI 12.1-12.6)"
+        );
+        assert_eq!(throughput(50.0, None), "50 pages/sec (no interval)");
     }
 }

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 /// The Dockerfile at the repository root, compiled in so an installed binary works
 /// anywhere.
-pub const DOCKERFILE: &str = include_str!("../../Dockerfile");
+pub const DOCKERFILE: &str = include_str!("../../../Dockerfile");
 pub const REPOSITORY: &str = "distributed-benchmark";
 /// The executable's name inside the image.
 const EXE_NAME: &str = "distributed-benchmark";
@@ -33,7 +33,10 @@ pub fn tag_for(exe: &[u8]) -> String {
 
 /// Builds the image unless an image with the same content tag exists. `on_step` gets one
 /// line per Dockerfile step.
-pub async fn ensure(docker: &Docker, on_step: &mut dyn FnMut(&str)) -> Result<(String, Built)> {
+pub async fn ensure(
+    docker: &Docker,
+    on_step: &(dyn Fn(&str) + Send + Sync),
+) -> Result<(String, Built)> {
     // Reading, hashing and packing the executable (100 MB in a debug build) take seconds:
     // off the async threads, so that a signal is acted on meanwhile.
     let (exe, tag) = tokio::task::spawn_blocking(read_this_executable)
