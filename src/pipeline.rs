@@ -82,8 +82,10 @@ pub struct Context {
 
 /// What the run ended with: its report and exit code.
 pub struct Outcome {
+    #[cfg_attr(not(test), allow(dead_code, reason = "read by the pipeline tests"))]
     pub report: Report,
     pub code: u8,
+    #[cfg_attr(not(test), allow(dead_code, reason = "read by the pipeline tests"))]
     pub files: Vec<PathBuf>,
 }
 
@@ -271,12 +273,11 @@ impl Run<'_> {
                 break;
             }
             if Instant::now() >= ready_deadline {
-                let waiting: Vec<String> = self
-                    .workers
-                    .iter()
-                    .filter(|w| !w.ready)
-                    .map(|w| format!("{} (CPU {})", w.name, w.cpu))
-                    .collect();
+                let mut waiting = Vec::new();
+                for w in self.workers.iter_mut().filter(|w| !w.ready) {
+                    w.never_ready = true;
+                    waiting.push(format!("{} (CPU {})", w.name, w.cpu));
+                }
                 self.problems.push(format!(
                     "never became ready within {:.0} s of warm-up + {:.0} s: {}",
                     plan.warmup_s,
@@ -686,10 +687,7 @@ fn progress_line(report: &Report, rounds: u64, schedule: &Schedule) -> String {
             s.containers,
             table::short_efficiency(s)
         ),
-        None => format!(
-            "{}",
-            table::throughput(report.total_pages_per_sec, report.total_pages_per_sec_ci95)
-        ),
+        None => table::throughput(report.total_pages_per_sec, report.total_pages_per_sec_ci95),
     };
     let target = report
         .precision
@@ -786,4 +784,325 @@ pub fn locate_corpus(plan: &Plan) -> Result<Corpus> {
         files: catalog.files.len() as u64,
         bytes: catalog.bytes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::scripted::{Fault, Script, ScriptedEngine, TestClock};
+    use crate::report::model::{Band, WorkerStatus};
+    use crate::schedule::tests::plan;
+
+    struct Scripted {
+        outcome: Outcome,
+        _dir: tempfile::TempDir,
+    }
+
+    /// Runs `flags` against `script`; `cancel_after` sends a Ctrl-C that many (virtual)
+    /// seconds in.
+    async fn run_scripted(flags: &[&str], script: Script, cancel_after: Option<f64>) -> Scripted {
+        let dir = tempfile::tempdir().unwrap();
+        let mut all = vec![
+            "--warmup-time",
+            "2",
+            "--countdown",
+            "1",
+            "--output-dir",
+            dir.path().to_str().unwrap(),
+        ];
+        all.extend(flags);
+        let plan = plan(&all);
+        let schedule = Schedule::for_plan(&plan).unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(TestClock::new());
+        let engine = Arc::new(ScriptedEngine::new(
+            script,
+            Arc::clone(&clock),
+            schedule.clone(),
+        ));
+        let (cancel_tx, cancel) = watch::channel(false);
+        if let Some(after) = cancel_after {
+            let tx = cancel_tx.clone();
+            tokio::spawn(async move {
+                sleep(Duration::from_secs_f64(after)).await;
+                let _ = tx.send(true);
+            });
+        }
+        let ctx = Context {
+            file_baseline: plan.baseline_file.as_ref().map(|path| {
+                crate::report::analysis::FileBaseline {
+                    path: path.display().to_string(),
+                    estimate: crate::report::stats::Estimate {
+                        value: 1000.0,
+                        ci95: Some((990.0, 1010.0)),
+                        batches: 5,
+                    },
+                }
+            }),
+            plan,
+            schedule,
+            engine,
+            host: HostFacts::for_tests("local", &[0, 1, 2, 3]),
+            corpus: Corpus {
+                paths: Vec::new(),
+                label: "scripted".into(),
+                files: 10,
+                bytes: 1 << 20,
+            },
+            reference: None,
+            clock,
+            cancel,
+        };
+        let mut printer = Printer::new(true);
+        let outcome = run(&ctx, &mut printer).await.unwrap();
+        drop(cancel_tx);
+        Scripted { outcome, _dir: dir }
+    }
+
+    /// A pseudo-random factor in [1 - spread, 1 + spread], fixed by (worker, slot).
+    fn noise(w: usize, k: u64, spread: f64) -> f64 {
+        let mut x = (w as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ k.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x ^= x >> 31;
+        x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
+        x ^= x >> 29;
+        1.0 + spread * ((x % 2001) as f64 / 1000.0 - 1.0)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_single_run_measures_its_efficiency_from_paired_slots() {
+        let r = run_scripted(
+            &["--containers", "2", "--duration", "60"],
+            Script::steady(1000.0, 900.0),
+            None,
+        )
+        .await;
+        let (o, report) = (&r.outcome, &r.outcome.report);
+        assert_eq!(o.code, exit::OK, "{:?}", report.problems);
+        assert_eq!(report.status, RunStatus::Ok);
+        assert_eq!(report.containers.len(), 2);
+        let e = report.scaling_efficiency_pct.unwrap();
+        assert!((e - 90.0).abs() < 0.01, "{e}");
+        let [lo, hi] = report.scaling_efficiency_ci95_pct.unwrap();
+        assert!(lo <= e && e <= hi && hi - lo < 0.5, "{lo} {hi}");
+        assert_eq!(report.efficiency_label, Some(Band::Excellent));
+        assert!((report.total_pages_per_sec - 1800.0).abs() < 1.0);
+        assert_eq!(report.baseline.as_ref().unwrap().per_cpu.len(), 2);
+        assert_eq!(o.files.len(), 4, "results, CSV, report.md, scaling.svg");
+        assert!(o.files.iter().all(|f| f.exists()));
+        assert_eq!(
+            report.schedule.slots_measured,
+            report.schedule.slots_planned
+        );
+        assert!(report.workers.iter().all(|w| w.status == WorkerStatus::Ok));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_study_is_the_same_pipeline_with_more_steps() {
+        let r = run_scripted(
+            &["--scaling-test", "--duration", "120"],
+            Script::steady(1000.0, 800.0),
+            None,
+        )
+        .await;
+        let report = &r.outcome.report;
+        assert_eq!(r.outcome.code, exit::OK);
+        assert_eq!(
+            report
+                .steps
+                .iter()
+                .map(|s| s.containers)
+                .collect::<Vec<_>>(),
+            [1, 2, 4]
+        );
+        for step in &report.steps[1..] {
+            // Pages are whole numbers: 800 x 1.587 s and 1000 x 1.587 s round to 1270 and 1587.
+            assert!(
+                (step.efficiency_pct.unwrap() - 80.0).abs() < 0.1,
+                "{step:?}"
+            );
+            assert_eq!(step.efficiency_label, Some(Band::Good));
+        }
+        assert_eq!(
+            report.containers.len(),
+            4,
+            "the top-level figures are the largest step's"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_precision_target_keeps_measuring_until_it_is_met() {
+        let mut script = Script::steady(1000.0, 900.0);
+        script.rate =
+            Arc::new(|w, k, together| (if together { 900.0 } else { 1000.0 }) * noise(w, k, 0.15));
+        let r = run_scripted(
+            &[
+                "--containers",
+                "2",
+                "--duration",
+                "20",
+                "--target-precision",
+                "2",
+                "--max-time",
+                "600",
+            ],
+            script.clone(),
+            None,
+        )
+        .await;
+        let report = &r.outcome.report;
+        let p = report.precision.as_ref().unwrap();
+        assert!(p.met, "{p:?}");
+        assert!(p.reached_pts.unwrap() <= 2.0);
+        assert!(p.measured_s > 20.0 && p.measured_s < 600.0, "{p:?}");
+        assert!(report.schedule.slots_measured > report.schedule.slots_planned);
+        assert_eq!(r.outcome.code, exit::OK);
+        let [lo, hi] = report.scaling_efficiency_ci95_pct.unwrap();
+        assert!(lo < 90.0 && 90.0 < hi, "{lo} {hi}");
+
+        let r = run_scripted(
+            &[
+                "--containers",
+                "2",
+                "--duration",
+                "20",
+                "--target-precision",
+                "0.05",
+                "--max-time",
+                "60",
+            ],
+            script,
+            None,
+        )
+        .await;
+        let p = r.outcome.report.precision.clone().unwrap();
+        assert!(!p.met, "{p:?}");
+        assert!(p.measured_s <= 60.0 && p.measured_s > 50.0, "{p:?}");
+        let table = table::render(&r.outcome.report);
+        assert!(table.contains("NOT met"), "{table}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_dying_mid_run_fails_the_run_and_the_others_are_saved() {
+        let mut script = Script::steady(1000.0, 900.0);
+        script.faults.insert(1, Fault::DieAtSlot(6, 137));
+        let r = run_scripted(&["--containers", "2", "--duration", "60"], script, None).await;
+        let report = &r.outcome.report;
+        assert_eq!(r.outcome.code, exit::WORKER_FAILED);
+        assert_eq!(report.status, RunStatus::WorkerFailed);
+        assert_eq!(report.workers[1].status, WorkerStatus::Exited);
+        assert!(
+            report.problems.iter().any(|p| p.contains("scripted-2")),
+            "{:?}",
+            report.problems
+        );
+        assert_eq!(
+            report.workers[0].status,
+            WorkerStatus::Ok,
+            "asked to stop, it reported"
+        );
+        assert!(!report.workers[0].slots.is_empty());
+        assert_eq!(
+            report.scaling_efficiency_pct, None,
+            "N did not run together throughout"
+        );
+        assert!(r.outcome.files[0].exists());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_in_every_phase_are_failures() {
+        for (fault, code, status) in [
+            (
+                Fault::DieInWarmup(3),
+                exit::WORKER_FAILED,
+                RunStatus::WorkerFailed,
+            ),
+            (Fault::NeverReady, exit::FAILED, RunStatus::Failed),
+            (Fault::FailStart, exit::FAILED, RunStatus::Failed),
+            (
+                Fault::StallAtSlot(3),
+                exit::WORKER_FAILED,
+                RunStatus::WorkerFailed,
+            ),
+        ] {
+            let mut script = Script::steady(1000.0, 900.0);
+            script.faults.insert(0, fault);
+            let r = run_scripted(&["--containers", "2", "--duration", "20"], script, None).await;
+            let report = &r.outcome.report;
+            assert_eq!(
+                (r.outcome.code, report.status),
+                (code, status),
+                "{fault:?}: {:?}",
+                report.problems
+            );
+            assert!(!report.problems.is_empty(), "{fault:?}");
+            assert!(
+                r.outcome.files[0].exists(),
+                "{fault:?}: the results are saved"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_interrupt_stops_the_workers_and_keeps_what_they_measured() {
+        let r = run_scripted(
+            &["--containers", "2", "--duration", "60"],
+            Script::steady(1000.0, 900.0),
+            Some(30.0),
+        )
+        .await;
+        let report = &r.outcome.report;
+        assert_eq!(r.outcome.code, exit::INTERRUPTED);
+        assert_eq!(report.status, RunStatus::Interrupted);
+        let measured = report.schedule.slots_measured;
+        assert!(
+            measured > 4 && measured < report.schedule.slots_planned,
+            "{measured}"
+        );
+        assert!(report.workers.iter().all(|w| w.status == WorkerStatus::Ok));
+        assert!(report.steps[1].efficiency_pct.is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn another_program_on_a_core_is_named_as_the_loss() {
+        let mut script = Script::steady(1000.0, 1000.0);
+        script.rate = Arc::new(|w, _, together| if w == 1 && together { 400.0 } else { 1000.0 });
+        script.others = Arc::new(|w, together| if w == 1 && together { 0.6 } else { 0.0 });
+        let r = run_scripted(&["--containers", "2", "--duration", "60"], script, None).await;
+        let loss = r.outcome.report.efficiency_loss.clone().unwrap();
+        assert!((loss.contention_pts - 30.0).abs() < 1.0, "{loss:?}");
+        assert!(loss.unexplained_pts.abs() < 1.0, "{loss:?}");
+        let cpu1 = r
+            .outcome
+            .report
+            .host_usage
+            .iter()
+            .find(|u| u.cpu == 1)
+            .unwrap();
+        assert!(cpu1.others_pct > 10.0, "{cpu1:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_baseline_from_a_file_needs_no_solo_slots() {
+        let r = run_scripted(
+            &[
+                "--containers",
+                "2",
+                "--duration",
+                "20",
+                "--baseline",
+                "b.json",
+            ],
+            Script::steady(1000.0, 950.0),
+            None,
+        )
+        .await;
+        let report = &r.outcome.report;
+        assert_eq!(report.steps.len(), 1);
+        assert!((report.scaling_efficiency_pct.unwrap() - 95.0).abs() < 0.01);
+        assert!(report.scaling_efficiency_ci95_pct.is_some());
+        assert!(matches!(
+            report.baseline.as_ref().unwrap().source,
+            crate::report::model::BaselineSource::File { .. }
+        ));
+    }
 }

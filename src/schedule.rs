@@ -312,7 +312,7 @@ fn paired_period(workers: usize, multi: &[usize], has_solo: bool) -> (Vec<SlotKi
         return (block, len, 0);
     }
     let m = workers.max(1);
-    let cycles = if m % 2 == 0 || block.is_empty() {
+    let cycles = if m.is_multiple_of(2) || block.is_empty() {
         m
     } else {
         2 * m

@@ -48,6 +48,8 @@ pub struct WorkerState {
     pub last_heard: Option<Instant>,
     /// Given up: it stopped writing while it should have been measuring.
     pub stalled: bool,
+    /// It did not say it was ready within the time allowed.
+    pub never_ready: bool,
     /// How it ended, as its engine tells.
     pub exit: Option<Exit>,
 }
@@ -185,11 +187,18 @@ impl WorkerState {
                 WorkerStatus::OomKilled,
                 Some("killed by the kernel: over its memory limit".into()),
             ),
-            Some(e) if e.running && !self.ready && interrupted => (
-                WorkerStatus::NotMeasured,
-                Some("interrupted during its warm-up".into()),
+            Some(e) if e.running && !self.ready && self.never_ready => (
+                WorkerStatus::NeverReady,
+                Some("it did not say it was ready in time".into()),
             ),
-            Some(e) if e.running && !self.ready => (WorkerStatus::NeverReady, None),
+            Some(e) if e.running && !self.ready => (
+                WorkerStatus::NotMeasured,
+                Some(if interrupted {
+                    "interrupted during its warm-up".into()
+                } else {
+                    "the run ended during its warm-up".into()
+                }),
+            ),
             Some(e) if e.running && self.started_unix_ns.is_none() => (
                 WorkerStatus::NotMeasured,
                 Some("the run ended before its window".into()),
@@ -287,8 +296,14 @@ mod tests {
             ..Exit::default()
         };
         w.exit = Some(running.clone());
+        assert_eq!(w.status(false).0, WorkerStatus::NotMeasured);
+        w.never_ready = true;
         assert_eq!(w.status(false).0, WorkerStatus::NeverReady);
-        assert_eq!(w.status(true).0, WorkerStatus::NotMeasured);
+        w.never_ready = false;
+        assert_eq!(
+            w.status(true).1.as_deref(),
+            Some("interrupted during its warm-up")
+        );
         w.ready = true;
         assert_eq!(w.status(false).0, WorkerStatus::NotMeasured);
         w.started_unix_ns = Some(1);

@@ -158,7 +158,13 @@ fn solo_figures(
     if rates.is_empty() {
         return None;
     }
-    let estimate = batched_mean(schedule, &rates)?;
+    // The figure: all pages alone over all the time alone; the width from the batches.
+    let all: Vec<&SlotRecord> = slots
+        .iter()
+        .filter_map(|&(k, w)| records.get(w, k).filter(|r| r.active))
+        .collect();
+    let sums = Sums::of(&all);
+    let estimate = recentred(batched_mean(schedule, &rates)?, sums.pages / sums.seconds);
     let mut per_cpu = Vec::new();
     for (w, record) in workers.iter().enumerate() {
         let mine: Vec<&SlotRecord> = slots
@@ -248,6 +254,17 @@ impl Sums {
     }
 }
 
+/// `e`'s interval, of the same width, centred on `value`: the figure reported is the
+/// pooled one (pages over seconds), which differs a little from the mean of batch means
+/// when batches hold unequal numbers of slots.
+fn recentred(e: Estimate, value: f64) -> Estimate {
+    Estimate {
+        value,
+        ci95: e.half_width().map(|h| (value - h, value + h)),
+        batches: e.batches,
+    }
+}
+
 /// The mean of `(slot, value)` over batches of whole rounds at least [`MIN_BATCH_S`] long.
 fn batched_mean(schedule: &Schedule, values: &[(u64, f64)]) -> Option<Estimate> {
     let round_s = schedule.span(schedule.round_slots).as_secs_f64().max(1e-9);
@@ -310,19 +327,25 @@ fn step(
             Some((k, rates?.iter().sum()))
         })
         .collect();
-    let batched = batched_mean(schedule, &totals);
     let total = if n == 1 {
-        batched.map_or(0.0, |e| e.value)
+        // One worker at a time: all pages alone over all the time alone.
+        let alone: Vec<&SlotRecord> = slots
+            .iter()
+            .filter_map(|&k| {
+                let w = *schedule.kind_of(k).workers().first()?;
+                records.get(w, k).filter(|r| r.active)
+            })
+            .collect();
+        let sums = Sums::of(&alone);
+        if sums.seconds > 0.0 {
+            sums.pages / sums.seconds
+        } else {
+            0.0
+        }
     } else {
         containers_detail.iter().map(|c| c.pages_per_sec).sum()
     };
-    // The interval's width from the batches, centred on the figure reported (the two
-    // differ a little when batches hold unequal numbers of slots).
-    let total_estimate = batched.map(|e| Estimate {
-        value: total,
-        ci95: e.half_width().map(|h| (total - h, total + h)),
-        batches: e.batches,
-    });
+    let total_estimate = batched_mean(schedule, &totals).map(|e| recentred(e, total));
     let rates: Vec<f64> = containers_detail.iter().map(|c| c.pages_per_sec).collect();
 
     let pairs: Vec<_> = schedule
