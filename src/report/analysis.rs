@@ -455,6 +455,13 @@ fn container(worker: &WorkerRecord, slots: &[&SlotRecord]) -> ContainerResult {
         cpu_s: sums.cpu,
         cpu_share_pct: sums.cpu_share().map(|s| s * 100.0),
         pages_per_cpu_s: sums.pages_per_cpu_s(),
+        throttled_periods: (sums.throttle_wall > 0.0).then(|| {
+            slots
+                .iter()
+                .filter_map(|r| r.throttling.map(|t| t.throttled_periods))
+                .sum()
+        }),
+        throttled_s: (sums.throttle_wall > 0.0).then_some(sums.throttled),
         window_start_unix_ns: worker.window_start_unix_ns,
     }
 }
@@ -538,11 +545,17 @@ fn loss(
             pct(t.throttled())
         ));
     }
-    if slower.abs() >= 1.0 {
+    if slower >= 1.0 {
         notes.push(format!(
             "slower cores: {slower:.1} points ({:.0} pages per CPU-second together against \
              {:.0} alone: memory bandwidth, shared caches, frequency or an SMT sibling)",
             speed_t, speed_a
+        ));
+    } else if slower <= -1.0 {
+        notes.push(format!(
+            "the cores were faster together: {:.1} points gained ({:.0} pages per CPU-second \
+             together against {:.0} alone: noise, or a frequency or cache effect)",
+            -slower, speed_t, speed_a
         ));
     }
     Some(Loss {

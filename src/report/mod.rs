@@ -106,6 +106,26 @@ impl Draft<'_> {
                 ),
                 None => (Vec::new(), 0.0, None, None, None, None, None, None),
             };
+        // Name who used the pinned cores, where the host lets us see.
+        let loss = loss.map(|mut loss| {
+            if loss.contention_pts.abs() >= 1.0 {
+                for u in host_usage.iter().filter(|u| u.others_pct >= 5.0) {
+                    let named: Vec<String> =
+                        u.top_processes.iter().take(3).map(|p| p.describe()).collect();
+                    loss.notes.push(if named.is_empty() {
+                        format!("CPU {}: {:.0}% used by other programs", u.cpu, u.others_pct)
+                    } else {
+                        format!(
+                            "CPU {}: {:.0}% used by other programs ({})",
+                            u.cpu,
+                            u.others_pct,
+                            named.join(", ")
+                        )
+                    });
+                }
+            }
+            loss
+        });
         let n = containers.len();
         Report {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -240,6 +240,10 @@ pub struct ContainerResult {
     /// The share of the slots' time the worker was actually running.
     pub cpu_share_pct: Option<f64>,
     pub pages_per_cpu_s: Option<f64>,
+    /// CFS bandwidth control of its cgroup in those slots: periods in which the quota ran
+    /// out, and how long it was held back.
+    pub throttled_periods: Option<u64>,
+    pub throttled_s: Option<f64>,
     pub window_start_unix_ns: Option<i64>,
 }
 
@@ -386,6 +390,20 @@ pub struct ProcessUse {
     /// Percent of the CPU over the window.
     pub pct: f64,
     pub role: ProcessRole,
+}
+
+impl ProcessUse {
+    /// `yes (pid 4242) 64%`, `this program (pid 7) 3%`, `dockerd (container engine, pid 9) 2%`.
+    pub fn describe(&self) -> String {
+        match self.role {
+            ProcessRole::Orchestrator => format!("this program (pid {}) {:.0}%", self.pid, self.pct),
+            ProcessRole::Engine => format!(
+                "{} (container engine, pid {}) {:.0}%",
+                self.command, self.pid, self.pct
+            ),
+            ProcessRole::Other => format!("{} (pid {}) {:.0}%", self.command, self.pid, self.pct),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

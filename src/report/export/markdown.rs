@@ -130,7 +130,7 @@ pub fn render_markdown(r: &Report) -> String {
             let named: Vec<String> = u
                 .top_processes
                 .iter()
-                .map(|p| format!("{} (pid {}) {:.0}%", p.command, p.pid, p.pct))
+                .map(|p| p.describe())
                 .collect();
             let _ = writeln!(
                 out,

@@ -195,7 +195,7 @@ fn summary(report: &Report) -> Vec<String> {
                 .top_processes
                 .iter()
                 .take(3)
-                .map(|p| format!("{} (pid {}) {:.0}%", p.command, p.pid, p.pct))
+                .map(|p| p.describe())
                 .collect();
             if !named.is_empty() {
                 text.push_str(&format!(" [{}]", named.join(", ")));
