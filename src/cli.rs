@@ -62,8 +62,20 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Remove every container of ours left by earlier runs (found by label).
-    Cleanup,
+    /// Remove every container and volume of ours left by earlier runs (found by label), on
+    /// the local engine or the hosts given.
+    Cleanup {
+        /// A host to clean (repeatable); see the run's --host.
+        #[arg(long = "host", value_name = "URL", conflicts_with = "hosts")]
+        host: Vec<String>,
+        /// A hosts file; see the run's --hosts.
+        #[arg(long, value_name = "FILE")]
+        hosts: Option<PathBuf>,
+    },
+    /// Print what this machine is (CPUs, topology, memory), as JSON: run inside a
+    /// container, it tells the orchestrator what a remote host is.
+    #[command(hide = true)]
+    Probe,
     /// Print each page's text followed by a form feed, as pdftotext does.
     Extract {
         /// The PDF to read.
@@ -160,9 +172,34 @@ pub struct RunArgs {
     #[arg(short, long, value_name = "SIZE")]
     pub memory: Option<String>,
 
-    /// Cores to pin containers to, e.g. 0,2,4-6 (container i gets the i-th).
+    /// Cores to pin containers to, e.g. 0,2,4-6 (container i gets the i-th). With several
+    /// hosts, give each host's cores in the hosts file instead.
     #[arg(long, value_name = "LIST")]
     pub cpus: Option<String>,
+
+    /// A Docker Engine to run containers on: unix://PATH, tcp://HOST:PORT, https://HOST:PORT
+    /// (TLS from DOCKER_CERT_PATH), ssh://USER@HOST, or a docker context's name. Repeat for
+    /// several hosts [default: the local engine, or DOCKER_HOST].
+    #[arg(long = "host", value_name = "URL", conflicts_with = "hosts")]
+    pub host: Vec<String>,
+
+    /// A YAML file listing the hosts, each with its url and optionally name, cpus and
+    /// data_dir (see the README's "Several hosts").
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Option<PathBuf>,
+
+    /// How containers are spread over the hosts: round-robin, or one host filled first.
+    #[arg(long, value_enum, default_value_t = crate::hosts::Placement::Spread)]
+    pub placement: crate::hosts::Placement,
+
+    /// Upload the corpus once to every host, into a volume of this run (removed at the
+    /// end), instead of mounting a folder that must exist there.
+    #[arg(long)]
+    pub ship_corpus: bool,
+
+    /// The largest corpus --ship-corpus uploads, e.g. 2g.
+    #[arg(long, value_name = "SIZE", default_value = "2g")]
+    pub ship_limit: String,
 
     /// Allow more containers than cores (they then share cores; efficiency will drop).
     #[arg(long)]
@@ -195,8 +232,8 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = ScheduleKind::Paired)]
     pub schedule: ScheduleKind,
 
-    /// Length of one slot, in seconds [default: up to 2, shorter when the window would
-    /// hold fewer than 6 rounds; at least 0.25].
+    /// Length of one slot, in seconds [default: 0.5, shorter when the window would hold
+    /// fewer than 6 rounds; at least 0.25].
     #[arg(long, value_name = "S")]
     pub slot: Option<f64>,
 
@@ -249,6 +286,11 @@ pub struct RunArgs {
     /// Tests only: make one worker misbehave (never-ready@INDEX, stall@INDEX).
     #[arg(long, hide = true, value_name = "FAULT@INDEX")]
     pub inject_fault: Option<String>,
+
+    /// Tests only: run the clock of host INDEX (from 1) NS nanoseconds ahead, as a host
+    /// whose clock is off would be (NS@INDEX).
+    #[arg(long, hide = true, value_name = "NS@INDEX", allow_hyphen_values = true)]
+    pub inject_clock_skew: Option<String>,
 
     /// Plain progress lines even on a terminal.
     #[arg(long)]

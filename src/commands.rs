@@ -9,12 +9,13 @@ use anyhow::{Context, Result};
 use tokio::sync::watch;
 
 use crate::cli::{RunArgs, Runtime};
-use crate::config::{self, Data, LoadedConfig};
+use crate::config::{self, Data, LoadedConfig, Origin};
 use crate::engine::Engine;
 use crate::engine::docker::DockerEngine;
 use crate::engine::process::ProcessEngine;
-use crate::error::{self, exit};
+use crate::error::{self, Interrupted, exit};
 use crate::facts::HostFacts;
+use crate::hosts::HostSpec;
 use crate::monitor::display::Printer;
 use crate::pipeline::{self, Context as RunContext, SystemClock};
 use crate::report::export::csv;
@@ -69,11 +70,71 @@ pub fn extract(file: &Path) -> Result<u8> {
     }
 }
 
-/// `cleanup`: every container of ours, from any run, and the barrier folders older
-/// versions left in the temp folder.
-pub async fn cleanup() -> Result<u8> {
-    let engine = DockerEngine::connect_local().await?;
-    let removal = engine.remove_all().await?;
+/// The hosts the flags name: `--hosts FILE`, `--host URL`..., or the local engine.
+pub fn host_specs(host: &[String], hosts: Option<&Path>) -> Result<Vec<HostSpec>> {
+    Ok(match (hosts, host) {
+        (Some(file), _) => crate::hosts::load(file)?,
+        (None, []) => vec![HostSpec {
+            name: "local".to_string(),
+            url: DockerEngine::local_url(),
+            cpus: None,
+            data_dir: None,
+            origin: Origin::Default,
+        }],
+        (None, urls) => crate::hosts::from_flags(urls)?,
+    })
+}
+
+/// Connects to every host's engine at once; the first that does not answer is refused,
+/// named, before anything starts anywhere.
+async fn connect_all(specs: &[HostSpec]) -> Result<Vec<Arc<dyn Engine>>> {
+    let connected = futures_util::future::join_all(specs.iter().map(DockerEngine::connect)).await;
+    let mut engines: Vec<Arc<dyn Engine>> = Vec::new();
+    for engine in connected {
+        engines.push(Arc::new(engine?));
+    }
+    Ok(engines)
+}
+
+/// `cleanup`: every container and volume of ours, from any run, on every host given (or
+/// the local engine), and the barrier folders older versions left in the temp folder.
+pub async fn cleanup(host: &[String], hosts: Option<&Path>) -> Result<u8> {
+    let specs = host_specs(host, hosts)?;
+    let mut failed = false;
+    for spec in &specs {
+        let engine = match DockerEngine::connect(spec).await {
+            Ok(engine) => engine,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                failed = true;
+                continue;
+            }
+        };
+        let removal = match engine.remove_all().await {
+            Ok(removal) => removal,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                failed = true;
+                continue;
+            }
+        };
+        let containers = removal
+            .removed
+            .iter()
+            .filter(|r| !r.starts_with("volume "))
+            .count();
+        let volumes = removal.removed.len() - containers;
+        println!(
+            "{}: removed {containers} container(s) and {volumes} volume(s){}{}.",
+            spec.name,
+            if removal.removed.is_empty() { "" } else { ": " },
+            removal.removed.join(", "),
+        );
+        for f in &removal.failed {
+            eprintln!("could not remove {f}");
+            failed = true;
+        }
+    }
     let mut folders = 0;
     if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
         for entry in entries.flatten() {
@@ -89,52 +150,31 @@ pub async fn cleanup() -> Result<u8> {
             }
         }
     }
-    println!(
-        "Removed {} container(s){}{}{}.",
-        removal.removed.len(),
-        if removal.removed.is_empty() { "" } else { ": " },
-        removal.removed.join(", "),
-        if folders > 0 {
-            format!(" and {folders} barrier folder(s) of an older version")
-        } else {
-            String::new()
-        }
-    );
-    for failed in &removal.failed {
-        eprintln!("could not remove {failed}");
+    if folders > 0 {
+        println!("Removed {folders} barrier folder(s) of an older version.");
     }
-    Ok(if removal.failed.is_empty() {
-        exit::OK
-    } else {
-        exit::FAILED
-    })
+    Ok(if failed { exit::FAILED } else { exit::OK })
 }
 
 pub async fn run(args: RunArgs) -> Result<u8> {
-    // Everything the input says is checked before anything is written or started.
+    // Everything the input says that needs no host is checked before anything is
+    // reached, written or started.
     let loaded = match &args.config {
         Some(path) => LoadedConfig::load(path)?,
         None => LoadedConfig::default(),
     };
-    let mut host = HostFacts::local(args.runtime);
-    let plan = config::resolve(&args, &loaded, &host)?;
-    let schedule = Schedule::for_plan(&plan)?;
-    let file_baseline = plan
-        .baseline_file
-        .as_deref()
-        .map(reference::baseline_from_results)
-        .transpose()?;
-    let compare_with = plan.compare.as_deref().map(reference::load).transpose()?;
-    let given_corpus = match &plan.data {
-        Data::Paths { .. } => Some(pipeline::locate_corpus(&plan)?),
-        Data::Sample => None,
+    config::check(&args, &loaded)?;
+    let specs = match args.runtime {
+        Runtime::Docker => host_specs(&args.host, args.hosts.as_deref())?,
+        Runtime::Process => host_specs(&[], None)?,
     };
 
     if args.test_config {
-        prepare_output_dir(&plan.output_dir)?;
-        let corpus = pipeline::sample_dir(&plan.output_dir);
+        let output_dir = config::output_dir(&args, &loaded);
+        prepare_output_dir(&output_dir)?;
+        let corpus = pipeline::sample_dir(&output_dir);
         sample::write_sample_corpus(&corpus, sample::SampleScale::Full)?;
-        let path = config::write_test_config(&plan.output_dir, &corpus)?;
+        let path = config::write_test_config(&output_dir, &corpus)?;
         println!(
             "Wrote {}; run it with: distributed-benchmark --config {}",
             path.display(),
@@ -143,55 +183,95 @@ pub async fn run(args: RunArgs) -> Result<u8> {
         return Ok(exit::OK);
     }
 
-    let engine: Arc<dyn Engine> = match plan.runtime {
-        Runtime::Docker => Arc::new(DockerEngine::connect_local().await?),
-        Runtime::Process => Arc::new(ProcessEngine::default()),
+    // Every engine reached before anything starts anywhere.
+    let engines: Vec<Arc<dyn Engine>> = match args.runtime {
+        Runtime::Docker => connect_all(&specs).await?,
+        Runtime::Process => vec![Arc::new(ProcessEngine::default())],
     };
-    host.engine = engine.info();
+    let (cancel_tx, mut cancel) = watch::channel(false);
+    let second_signal = signals::Signals::install()?.watch(cancel_tx, engines.clone());
+    let mut printer = Printer::new(args.plain);
 
-    prepare_output_dir(&plan.output_dir)?;
-    if let Some(aside) = csv::set_aside_if_foreign(&plan.output_dir)? {
-        eprintln!(
-            "note: {} had the columns of an older version; it was kept as {}",
-            csv::CSV_FILE_NAME,
-            aside.display()
-        );
-    }
-    let corpus = match given_corpus {
-        Some(corpus) => corpus,
-        None => {
-            let dir = pipeline::sample_dir(&plan.output_dir);
-            let sample = sample::write_sample_corpus(&dir, sample::SampleScale::Full)?;
-            eprintln!(
-                "No --data-dir: using the built-in sample corpus ({} files, {} pages) in {}",
-                sample.files,
-                sample.pages,
-                dir.display()
-            );
-            pipeline::locate_corpus(&plan)?
-        }
-    };
+    second_signal
+        .unless(async move {
+            // What each host is, through its engine (a probe container on a remote host).
+            let facts = {
+                let shown: &Printer = &printer;
+                let say = |line: String| shown.line(&format!("  {line}"));
+                let all =
+                    futures_util::future::try_join_all(engines.iter().map(|e| e.facts(&say)));
+                tokio::select! {
+                    r = all => r?,
+                    _ = cancel.wait_for(|c| *c) => {
+                        return Err(Interrupted { during: "the look at the hosts" }.into())
+                    }
+                }
+            };
+            let hosts: Vec<(HostSpec, HostFacts)> =
+                specs.iter().cloned().zip(facts.iter().cloned()).collect();
+            let plan = config::resolve(&args, &loaded, &hosts)?;
+            let schedule = Schedule::for_plan(&plan)?;
+            let file_baseline = plan
+                .baseline_file
+                .as_deref()
+                .map(reference::baseline_from_results)
+                .transpose()?;
+            let compare_with = plan.compare.as_deref().map(reference::load).transpose()?;
+            let given_corpus = match &plan.data {
+                Data::Paths { .. } => Some(pipeline::locate_corpus(&plan)?),
+                Data::Sample => None,
+            };
+            if let Some(corpus) = &given_corpus
+                && plan.hosts.iter().any(|h| h.ship)
+                && corpus.bytes > plan.ship_limit_bytes
+            {
+                return Err(error::InputError(format!(
+                    "--ship-limit {}: the corpus is {:.1} MiB; raise --ship-limit, or give \
+                     each host its own copy (data_dir in --hosts)",
+                    args.ship_limit,
+                    corpus.bytes as f64 / (1 << 20) as f64
+                ))
+                .into());
+            }
 
-    let (cancel_tx, cancel) = watch::channel(false);
-    let second_signal = signals::Signals::install()?.watch(cancel_tx, vec![Arc::clone(&engine)]);
-    let mut printer = Printer::new(plan.plain);
-    let ctx = RunContext {
-        plan,
-        schedule,
-        engine,
-        host,
-        corpus,
-        file_baseline,
-        reference: compare_with,
-        clock: Arc::new(SystemClock),
-        cancel,
-    };
-    let outcome = second_signal
-        .unless(pipeline::run(&ctx, &mut printer))
-        .await?;
-    Ok(outcome.code)
+            prepare_output_dir(&plan.output_dir)?;
+            if let Some(aside) = csv::set_aside_if_foreign(&plan.output_dir)? {
+                eprintln!(
+                    "note: {} had the columns of an older version; it was kept as {}",
+                    csv::CSV_FILE_NAME,
+                    aside.display()
+                );
+            }
+            let corpus = match given_corpus {
+                Some(corpus) => corpus,
+                None => {
+                    let dir = pipeline::sample_dir(&plan.output_dir);
+                    let sample = sample::write_sample_corpus(&dir, sample::SampleScale::Full)?;
+                    eprintln!(
+                        "No --data-dir: using the built-in sample corpus ({} files, {} pages) in {}",
+                        sample.files,
+                        sample.pages,
+                        dir.display()
+                    );
+                    pipeline::locate_corpus(&plan)?
+                }
+            };
+            let ctx = RunContext {
+                plan,
+                schedule,
+                engines,
+                hosts: facts,
+                corpus,
+                file_baseline,
+                reference: compare_with,
+                clock: Arc::new(SystemClock),
+                cancel,
+            };
+            let outcome = pipeline::run(&ctx, &mut printer).await?;
+            Ok(outcome.code)
+        })
+        .await
 }
-
 /// Creates the output folder and checks that it is writable before anything runs, so a
 /// long benchmark never ends with nowhere to put its results.
 fn prepare_output_dir(dir: &Path) -> Result<()> {

@@ -17,6 +17,7 @@ use worker::usage::parse_cpu_list;
 use crate::cli::{RunArgs, Runtime, ScheduleKind};
 use crate::error::InputError;
 use crate::facts::HostFacts;
+use crate::hosts::HostSpec;
 
 /// The config file as written.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -207,6 +208,28 @@ pub enum Data {
     Sample,
 }
 
+/// One host of the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostPlan {
+    pub spec: HostSpec,
+    /// The engine is reached through a unix socket: the host is this machine.
+    pub local: bool,
+    /// Folders named for this host in the hosts file (`data_dir`); the corpus otherwise.
+    pub data_dir: Option<PathBuf>,
+    /// Ship the corpus to it.
+    pub ship: bool,
+}
+
+/// Where one worker runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerPlace {
+    /// Index into [`Plan::hosts`].
+    pub host: usize,
+    pub cpu: usize,
+    /// NUMA node for its memory (cpuset-mems), on multi-node machines.
+    pub numa_node: Option<usize>,
+}
+
 /// Everything a run needs, validated.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -228,10 +251,12 @@ pub struct Plan {
     pub max_time_s: f64,
     pub data: Data,
     pub output_dir: PathBuf,
-    /// Worker i is pinned to `cpus[i]`.
-    pub cpus: Vec<usize>,
-    /// NUMA node of each chosen CPU (for cpuset-mems); empty on a single-node machine.
-    pub numa_nodes: Vec<Option<usize>>,
+    /// The hosts, in the order given.
+    pub hosts: Vec<HostPlan>,
+    /// Worker i runs on `places[i]`.
+    pub places: Vec<WorkerPlace>,
+    /// The largest corpus `--ship-corpus` uploads.
+    pub ship_limit_bytes: u64,
     pub oversubscribed: bool,
     pub memory_bytes: Option<u64>,
     pub nano_cpus: i64,
@@ -246,15 +271,21 @@ pub struct Plan {
     pub save_reference: Option<String>,
     pub compare: Option<PathBuf>,
     pub fail_below_pct: Option<f64>,
-    pub plain: bool,
     /// Tests only: make worker `index` (1-based) misbehave.
     pub inject_fault: Option<(Fault, u32)>,
+    /// Tests only: (host index from 0, ns) whose workers' clocks run ahead.
+    pub inject_clock_skew: Option<(usize, i64)>,
 }
 
 impl Plan {
     /// Workers started: one per core of the largest step.
     pub fn workers(&self) -> usize {
         self.steps.last().copied().unwrap_or(0)
+    }
+
+    /// The core each worker is pinned to, in worker order.
+    pub fn cpus(&self) -> Vec<usize> {
+        self.places.iter().map(|p| p.cpu).collect()
     }
 }
 
@@ -274,13 +305,21 @@ pub fn output_dir(args: &RunArgs, loaded: &LoadedConfig) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_OUTPUT_DIR))
 }
 
-/// Flags, the config file and the host's facts, into the plan. Pure: it reads nothing
-/// and writes nothing, so every problem with the input is found before anything runs.
-pub fn resolve(
-    args: &RunArgs,
-    loaded: &LoadedConfig,
-    host: &HostFacts,
-) -> Result<Plan, InputError> {
+/// The values checked without any fact of the hosts.
+struct Values {
+    duration_s: f64,
+    warmup_s: f64,
+    memory_bytes: Option<u64>,
+    ship_limit_bytes: u64,
+}
+
+/// Checks everything the flags and the config file say that needs no fact of a host, so
+/// that bad input is refused before any engine is reached.
+pub fn check(args: &RunArgs, loaded: &LoadedConfig) -> Result<(), InputError> {
+    values(args, loaded).map(|_| ())
+}
+
+fn values(args: &RunArgs, loaded: &LoadedConfig) -> Result<Values, InputError> {
     let file = &loaded.config;
     check_file_values(loaded)?;
 
@@ -372,37 +411,97 @@ pub fn resolve(
     if let Some(name) = &args.save_baseline {
         check_reference_name(name)?;
     }
+    if args.runtime == Runtime::Process
+        && (args.ship_corpus || !args.host.is_empty() || args.hosts.is_some())
+    {
+        return Err(bad(
+            &Origin::Flag("--runtime process"),
+            "runs local processes: --host, --hosts and --ship-corpus need a container engine",
+        ));
+    }
+    let ship_limit_bytes = parse_size(&args.ship_limit).ok_or_else(|| {
+        bad(
+            &Origin::Flag("--ship-limit"),
+            format!("{:?} is not a size: use e.g. 500m or 2g", args.ship_limit),
+        )
+    })?;
+    Ok(Values {
+        duration_s,
+        warmup_s,
+        memory_bytes,
+        ship_limit_bytes,
+    })
+}
 
-    // Which cores: the flag's list, or the host's in placement order.
-    let pool = match &args.cpus {
-        Some(list) => {
-            let cpus = parse_cpu_list(list)
-                .filter(|c| !c.is_empty())
-                .ok_or_else(|| {
+/// Flags, the config file and the hosts' facts, into the plan. Pure: it reads nothing
+/// and writes nothing, so every problem with the input is found before anything runs.
+pub fn resolve(
+    args: &RunArgs,
+    loaded: &LoadedConfig,
+    hosts: &[(HostSpec, HostFacts)],
+) -> Result<Plan, InputError> {
+    let file = &loaded.config;
+    let Values {
+        duration_s,
+        warmup_s,
+        memory_bytes,
+        ship_limit_bytes,
+    } = values(args, loaded)?;
+    if hosts.is_empty() {
+        return Err(InputError("no host to run on".into()));
+    }
+    if args.cpus.is_some() && hosts.len() > 1 {
+        return Err(bad(
+            &Origin::Flag("--cpus"),
+            "applies to a single host: with several, give each host's cores as cpus in the \
+             hosts file (--hosts)",
+        ));
+    }
+    // Each host's cores: the flag's or the hosts file's list, or its own in placement
+    // order. A core the host does not have is refused, naming the host.
+    let mut cores = Vec::new();
+    for (spec, facts) in hosts {
+        let (list, origin) = match (&args.cpus, &spec.cpus) {
+            (Some(list), _) => (Some(list.clone()), Origin::Flag("--cpus")),
+            (None, Some(list)) => (Some(list.clone()), spec.origin.clone()),
+            (None, None) => (None, Origin::Default),
+        };
+        let usable =
+            match list {
+                Some(list) => {
+                    let cpus = parse_cpu_list(&list).filter(|c| !c.is_empty()).ok_or_else(|| {
                     bad(
-                        &Origin::Flag("--cpus"),
+                        &origin,
                         format!("{list:?} is not a CPU list: use numbers and ranges, e.g. 0,2,4-6"),
                     )
                 })?;
-            if let Some(unknown) = cpus.iter().find(|c| !host.usable_cpus.contains(c)) {
-                return Err(bad(
-                    &Origin::Flag("--cpus"),
-                    format!(
-                        "names CPU {unknown}, which {} cannot use (usable: {})",
-                        host.name,
-                        format_cpu_list(&host.usable_cpus)
-                    ),
-                ));
-            }
-            cpus
-        }
-        None => host.placement.clone(),
-    };
+                    if let Some(unknown) = cpus.iter().find(|c| !facts.usable_cpus.contains(c)) {
+                        return Err(bad(
+                            &origin,
+                            format!(
+                                "names CPU {unknown}, which host {} cannot use (usable: {})",
+                                spec.name,
+                                format_cpu_list(&facts.usable_cpus)
+                            ),
+                        ));
+                    }
+                    cpus
+                }
+                None => facts.placement.clone(),
+            };
+        cores.push(crate::hosts::HostCores {
+            name: spec.name.clone(),
+            cores: usable,
+        });
+    }
 
     let study = args.scaling_test;
     let (reported, origin) = if study {
-        let max = args.max_containers.unwrap_or(pool.len());
-        (max, Origin::Flag("--max-containers"))
+        let all: usize = cores.iter().map(|c| c.cores.len()).sum();
+        (
+            args.max_containers.unwrap_or(all),
+            Origin::Flag("--max-containers"),
+        )
     } else {
         pick(
             args.containers,
@@ -416,29 +515,25 @@ pub fn resolve(
     if reported == 0 {
         return Err(bad(&origin, "must be at least 1"));
     }
-    let oversubscribed = reported > pool.len();
-    if oversubscribed && !args.oversubscribe {
-        return Err(InputError(format!(
-            "{origin} asks for {reported} containers but {} has only {} core(s) to pin them to ({}). \
-             Use {reported_flag} {} or fewer, or add --oversubscribe to let containers share cores \
-             (efficiency will drop).",
-            host.name,
-            pool.len(),
-            format_cpu_list(&pool),
-            pool.len(),
-            reported_flag = if study {
-                "--max-containers"
-            } else {
-                "--containers"
-            },
-        )));
-    }
-    let cpus: Vec<usize> = (0..reported).map(|i| pool[i % pool.len()]).collect();
-    let numa_nodes = if host.numa_nodes > 1 {
-        cpus.iter().map(|c| host.numa_node_of(*c)).collect()
-    } else {
-        Vec::new()
-    };
+    let placed = crate::hosts::place(
+        reported,
+        &cores,
+        args.placement,
+        args.oversubscribe,
+        &origin.to_string(),
+    )?;
+    let per_host = |h: usize| placed.iter().filter(|(host, _)| *host == h).count();
+    let oversubscribed = (0..hosts.len()).any(|h| per_host(h) > cores[h].cores.len());
+    let places: Vec<WorkerPlace> = placed
+        .iter()
+        .map(|&(host, cpu)| WorkerPlace {
+            host,
+            cpu,
+            numa_node: (hosts[host].1.numa_nodes > 1)
+                .then(|| hosts[host].1.numa_node_of(cpu))
+                .flatten(),
+        })
+        .collect();
 
     let mut steps = if study {
         step_counts(reported)
@@ -484,6 +579,20 @@ pub fn resolve(
         }
         None => Data::Sample,
     };
+    let plans: Vec<HostPlan> = hosts
+        .iter()
+        .map(|(spec, facts)| {
+            let local = spec.url.starts_with("unix://") || facts.engine.kind == "process";
+            HostPlan {
+                spec: spec.clone(),
+                local,
+                data_dir: spec.data_dir.clone(),
+                // A remote host cannot see the sample corpus of this machine's output folder.
+                ship: args.ship_corpus
+                    || (!local && spec.data_dir.is_none() && data == Data::Sample),
+            }
+        })
+        .collect();
 
     let worker = WorkerArgs {
         data_dirs: Vec::new(),
@@ -501,6 +610,7 @@ pub fn resolve(
         progress_interval: file.debug.progress_interval,
         pin_cpu: None,
         fault: None,
+        clock_skew_ns: 0,
     };
 
     Ok(Plan {
@@ -517,8 +627,9 @@ pub fn resolve(
         max_time_s: args.max_time,
         data,
         output_dir: output_dir(args, loaded),
-        cpus,
-        numa_nodes,
+        hosts: plans,
+        places,
+        ship_limit_bytes,
         oversubscribed,
         memory_bytes,
         nano_cpus: (file.docker.cpus_per_container.unwrap_or(1.0) * 1e9) as i64,
@@ -532,8 +643,25 @@ pub fn resolve(
         save_reference: args.save_baseline.clone(),
         compare: args.compare.clone(),
         fail_below_pct: args.fail_below,
-        plain: args.plain,
         inject_fault: args.inject_fault.as_deref().map(parse_fault).transpose()?,
+        inject_clock_skew: args
+            .inject_clock_skew
+            .as_deref()
+            .map(|text| {
+                let bad = || {
+                    InputError(format!(
+                        "--inject-clock-skew {text:?}: use NS@HOST, e.g. 5000000@2"
+                    ))
+                };
+                let (ns, host) = text.split_once('@').ok_or_else(bad)?;
+                let host: usize = host.parse().map_err(|_| bad())?;
+                let ns: i64 = ns.parse().map_err(|_| bad())?;
+                if host == 0 || host > hosts.len() {
+                    return Err(bad());
+                }
+                Ok((host - 1, ns))
+            })
+            .transpose()?,
     })
 }
 
@@ -691,8 +819,21 @@ mod tests {
         crate::cli::Cli::try_parse_from(argv).unwrap().run
     }
 
-    fn four_cores() -> HostFacts {
-        HostFacts::for_tests("local", &[0, 1, 2, 3])
+    fn four_cores() -> Vec<(HostSpec, HostFacts)> {
+        vec![local("local", &[0, 1, 2, 3])]
+    }
+
+    fn local(name: &str, cpus: &[usize]) -> (HostSpec, HostFacts) {
+        (
+            HostSpec {
+                name: name.to_string(),
+                url: crate::hosts::LOCAL_SOCKET.to_string(),
+                cpus: None,
+                data_dir: None,
+                origin: Origin::Default,
+            },
+            HostFacts::for_tests(name, cpus),
+        )
     }
 
     fn resolve_flags(flags: &[&str]) -> Result<Plan, InputError> {
@@ -797,16 +938,19 @@ mod tests {
     #[test]
     fn cpus_are_chosen_in_order_and_oversubscription_is_refused() {
         let plan = resolve_flags(&["--containers", "2"]).unwrap();
-        assert_eq!((plan.cpus, plan.steps), (vec![0, 1], vec![1, 2]));
+        assert_eq!((plan.cpus(), plan.steps), (vec![0, 1], vec![1, 2]));
         let e = err(&["--containers", "5"]);
-        assert!(e.contains("--oversubscribe") && e.contains("local"), "{e}");
+        assert!(
+            e.contains("--oversubscribe") && e.contains("local has 4"),
+            "{e}"
+        );
         let plan = resolve_flags(&["--containers", "5", "--oversubscribe"]).unwrap();
         assert_eq!(
-            (plan.cpus, plan.oversubscribed),
+            (plan.cpus(), plan.oversubscribed),
             (vec![0, 1, 2, 3, 0], true)
         );
         let plan = resolve_flags(&["--containers", "2", "--cpus", "3,1"]).unwrap();
-        assert_eq!(plan.cpus, vec![3, 1]);
+        assert_eq!(plan.cpus(), vec![3, 1]);
         let e = err(&["--cpus", "7"]);
         assert!(e.contains("CPU 7"), "{e}");
     }
@@ -834,6 +978,62 @@ mod tests {
         let plan = resolve_flags(&["--containers", "2", "--baseline", "b.json"]).unwrap();
         assert_eq!(plan.steps, vec![2], "the solo figure comes from the file");
         assert!(err(&["--baseline", "b.json"]).contains("1-container run"));
+    }
+
+    #[test]
+    fn two_hosts_share_the_steps_and_refuse_what_they_do_not_have() {
+        let mut second = local("second", &[0, 1]);
+        second.0.url = "tcp://127.0.0.1:23750".into();
+        second.0.cpus = Some("1".into());
+        second.0.origin = Origin::File {
+            file: "hosts.yaml".into(),
+            key: "hosts[1]",
+        };
+        let mut first = local("local", &[0, 1]);
+        first.0.cpus = Some("0".into());
+        let hosts = vec![first.clone(), second.clone()];
+        let plan = resolve(
+            &args(&["--containers", "2"]),
+            &LoadedConfig::default(),
+            &hosts,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.places
+                .iter()
+                .map(|p| (p.host, p.cpu))
+                .collect::<Vec<_>>(),
+            [(0, 0), (1, 1)]
+        );
+        assert!(plan.hosts[0].local && !plan.hosts[1].local);
+        assert!(
+            plan.hosts[1].ship,
+            "a remote host gets the sample corpus shipped"
+        );
+        assert!(!plan.hosts[0].ship);
+        let e = resolve(
+            &args(&["--containers", "3"]),
+            &LoadedConfig::default(),
+            &hosts,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("local has 1 (0)") && e.contains("second has 1 (1)"),
+            "{e}"
+        );
+        second.0.cpus = Some("7".into());
+        let e = resolve(&args(&[]), &LoadedConfig::default(), &[first, second])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("hosts.yaml: hosts[1] names CPU 7, which host second"),
+            "{e}"
+        );
+        let e = resolve(&args(&["--cpus", "0"]), &LoadedConfig::default(), &hosts)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("--cpus applies to a single host"), "{e}");
     }
 
     #[test]

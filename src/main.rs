@@ -20,6 +20,7 @@ mod config;
 mod engine;
 mod error;
 mod facts;
+mod hosts;
 mod monitor;
 mod pipeline;
 mod report;
@@ -86,7 +87,14 @@ fn dispatch(cli: Cli) -> Result<u8> {
             );
             Ok(exit::OK)
         }
-        Some(Command::Cleanup) => runtime()?.block_on(commands::cleanup()),
+        Some(Command::Cleanup { host, hosts }) => {
+            runtime()?.block_on(commands::cleanup(&host, hosts.as_deref()))
+        }
+        Some(Command::Probe) => {
+            let facts = facts::HostFacts::local(cli::Runtime::Docker);
+            println!("{}", serde_json::to_string(&facts)?);
+            Ok(exit::OK)
+        }
         None => {
             let rt = runtime()?;
             let result = rt.block_on(commands::run(cli.run));

@@ -17,7 +17,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 use worker::protocol::{Event, Go, Message};
 
 use crate::config::{Data, Plan};
-use crate::engine::{Engine, Output, WorkerSpec};
+use crate::engine::{Engine, Output, ShippedFile, WorkerData, WorkerSpec};
 use crate::error::{Interrupted, exit};
 use crate::facts::HostFacts;
 use crate::monitor::WorkerState;
@@ -64,14 +64,25 @@ pub struct Corpus {
     pub label: String,
     pub files: u64,
     pub bytes: u64,
+    /// Every file, as it would be shipped: (path here, name in a volume, size).
+    pub listing: Vec<ShippedFile>,
+}
+
+/// A host's clock against the orchestrator's: what to add to an orchestrator instant to
+/// get the host's, and how far off that may be (half the best round trip).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClockOffset {
+    pub offset_ns: i64,
+    pub uncertainty_ns: i64,
 }
 
 /// What a run needs besides its plan.
 pub struct Context {
     pub plan: Plan,
     pub schedule: Schedule,
-    pub engine: Arc<dyn Engine>,
-    pub host: HostFacts,
+    /// One engine and its facts per host of the plan, in the same order.
+    pub engines: Vec<Arc<dyn Engine>>,
+    pub hosts: Vec<HostFacts>,
     pub corpus: Corpus,
     pub file_baseline: Option<FileBaseline>,
     pub reference: Option<Reference>,
@@ -94,26 +105,27 @@ pub async fn run(ctx: &Context, printer: &mut Printer) -> Result<Outcome> {
     let plan = &ctx.plan;
     let mut cancel = ctx.cancel.clone();
 
-    // 1. The image.
-    printer.phase(
-        1,
-        PHASES,
-        &format!(
-            "Build ({} on {})",
-            ctx.engine.info().kind,
-            ctx.engine.host()
-        ),
-    );
-    let image = {
+    // 1. The image, on every host (skipped where it is present).
+    let names: Vec<String> = ctx
+        .engines
+        .iter()
+        .map(|e| format!("{} on {}", e.info().kind, e.host()))
+        .collect();
+    printer.phase(1, PHASES, &format!("Build ({})", names.join(", ")));
+    let images = {
         let shown: &Printer = printer;
         let say = |line: String| shown.line(&format!("  {line}"));
+        let all = futures_util::future::try_join_all(ctx.engines.iter().map(|e| e.prepare(&say)));
         tokio::select! {
-            r = ctx.engine.prepare(&say) => r?,
+            r = all => r?,
             _ = cancel.wait_for(|c| *c) => {
                 return Err(Interrupted { during: "the image build" }.into())
             }
         }
     };
+    let mut unique = images.clone();
+    unique.dedup();
+    let image = unique.join(", ");
     let busy = usage::busy_pct(Duration::from_secs(1)).await;
     if *cancel.borrow() {
         return Err(Interrupted {
@@ -143,25 +155,31 @@ pub async fn run(ctx: &Context, printer: &mut Printer) -> Result<Outcome> {
         writer: Writer::new(&plan.output_dir),
         scan: None,
         written: Vec::new(),
+        offsets: vec![None; ctx.engines.len()],
     };
     let result = run.drive(printer).await;
 
-    // Whatever happened: how each worker ended, their logs, then cleanup.
+    // Whatever happened: how each worker ended, their logs, then cleanup on every host.
     for w in &mut run.workers {
         if w.done.is_none() || w.exit.is_none() {
-            w.exit = ctx.engine.exit(&w.name).await;
+            w.exit = ctx.engines[w.host].exit(&w.name).await;
         }
     }
     if let Err(e) = write_logs(&plan.output_dir, &run.workers) {
         printer.line(&format!("warning: {e:#}"));
     }
     run.inputs.clear();
-    if plan.cleanup || ctx.engine.info().kind == "process" {
-        let removal = ctx.engine.remove_run(&run.run_id).await;
-        for failed in removal.failed {
-            run.problems.push(format!(
-                "could not remove {failed}; `distributed-benchmark cleanup` will"
-            ));
+    if plan.cleanup || plan.runtime == crate::cli::Runtime::Process {
+        let removals =
+            futures_util::future::join_all(ctx.engines.iter().map(|e| e.remove_run(&run.run_id)))
+                .await;
+        for (h, removal) in removals.into_iter().enumerate() {
+            for failed in removal.failed {
+                run.problems.push(format!(
+                    "could not remove {failed}; `distributed-benchmark cleanup --host {}` will",
+                    plan.hosts[h].spec.url
+                ));
+            }
         }
     } else {
         printer.line(&format!(
@@ -190,6 +208,8 @@ struct Run<'a> {
     writer: Writer,
     scan: Option<ProcessScan>,
     written: Vec<PathBuf>,
+    /// Each host's clock against ours, once measured.
+    offsets: Vec<Option<ClockOffset>>,
 }
 
 impl Run<'_> {
@@ -199,37 +219,77 @@ impl Run<'_> {
         let mut cancel = ctx.cancel.clone();
         let (tx, mut rx) = mpsc::unbounded_channel::<(usize, Output)>();
 
-        // 2. Start every worker, pinned.
-        let noun = self.noun();
-        for i in 0..plan.workers() {
-            let index = i as u32 + 1;
-            let spec = WorkerSpec {
-                run_id: self.run_id.clone(),
-                index,
-                cpu: plan.cpus[i],
-                numa_node: plan.numa_nodes.get(i).copied().flatten(),
-                settings: worker::run::WorkerArgs {
-                    data_dirs: ctx.corpus.paths.clone(),
-                    id: Some(index),
-                    fault: plan
-                        .inject_fault
-                        .filter(|(_, at)| *at == index)
-                        .map(|(f, _)| f),
-                    ..plan.worker.clone()
-                },
-                memory_bytes: plan.memory_bytes,
-                nano_cpus: plan.nano_cpus,
-            };
-            let started = tokio::select! {
-                r = ctx.engine.start(&spec) => r,
+        // 2. The corpus, shipped to the hosts that need it; then every worker, pinned.
+        let mut volumes: Vec<Option<String>> = vec![None; ctx.engines.len()];
+        for (h, host) in plan.hosts.iter().enumerate().filter(|(_, h)| h.ship) {
+            printer.line(&format!(
+                "  Shipping the corpus to {} ({} files, {:.1} MiB)...",
+                host.spec.name,
+                ctx.corpus.files,
+                ctx.corpus.bytes as f64 / (1 << 20) as f64
+            ));
+            let bar = printer.transfer(&host.spec.name, ctx.corpus.bytes);
+            let shown = bar.clone();
+            let progress = move |sent: u64| shown.set_position(sent);
+            let shipped = ctx.engines[h].ship(&self.run_id, ctx.corpus.listing.clone(), &progress);
+            let volume = tokio::select! {
+                r = shipped => r,
                 _ = cancel.wait_for(|c| *c) => {
                     self.status = RunStatus::Interrupted;
                     return Ok(());
                 }
             };
-            let mut handle = started?;
-            self.workers
-                .push(WorkerState::new(handle.name.clone(), index, spec.cpu));
+            bar.finish_and_clear();
+            let volume = volume?;
+            printer.line(&format!(
+                "  Shipped to {} into volume {volume}",
+                host.spec.name
+            ));
+            volumes[h] = Some(volume);
+        }
+        let noun = self.noun();
+        for (i, place) in plan.places.iter().enumerate() {
+            let index = i as u32 + 1;
+            let host = &plan.hosts[place.host];
+            let data = match &volumes[place.host] {
+                Some(volume) => WorkerData::Volume(volume.clone()),
+                None => WorkerData::Paths(match &host.data_dir {
+                    Some(dir) => vec![dir.clone()],
+                    None => ctx.corpus.paths.clone(),
+                }),
+            };
+            let spec = WorkerSpec {
+                run_id: self.run_id.clone(),
+                index,
+                cpu: place.cpu,
+                numa_node: place.numa_node,
+                settings: worker::run::WorkerArgs {
+                    id: Some(index),
+                    fault: plan
+                        .inject_fault
+                        .filter(|(_, at)| *at == index)
+                        .map(|(f, _)| f),
+                    clock_skew_ns: plan
+                        .inject_clock_skew
+                        .filter(|(h, _)| *h == place.host)
+                        .map_or(0, |(_, ns)| ns),
+                    ..plan.worker.clone()
+                },
+                data,
+                memory_bytes: plan.memory_bytes,
+                nano_cpus: plan.nano_cpus,
+            };
+            let started = tokio::select! {
+                r = ctx.engines[place.host].start(&spec) => r,
+                _ = cancel.wait_for(|c| *c) => {
+                    self.status = RunStatus::Interrupted;
+                    return Ok(());
+                }
+            };
+            let mut handle = started.with_context(|| format!("on host {}", host.spec.name))?;
+            let mut state = WorkerState::new(handle.name.clone(), index, spec.cpu);
+            state.host = place.host;
+            self.workers.push(state);
             self.inputs.push(handle.input.clone());
             let tx = tx.clone();
             tokio::spawn(async move {
@@ -304,15 +364,30 @@ impl Run<'_> {
             }
         }
 
-        // 4. One start for all: the schedule, with the instant slot 0 begins.
+        // 4. One start for all: each host's clock against ours, then the schedule, with
+        // the instant slot 0 begins in each worker's own clock.
         printer.phase(3, PHASES, "Coordinated start");
+        self.measure_offsets(&mut rx, printer).await;
+        for (h, offset) in self.offsets.iter().enumerate() {
+            if let Some(o) = offset
+                && (ctx.engines.len() > 1 || o.offset_ns.abs() > 1_000_000)
+            {
+                printer.line(&format!(
+                    "  Clock of {}: {:+.3} ms against this machine's (± {:.3} ms)",
+                    plan.hosts[h].spec.name,
+                    o.offset_ns as f64 / 1e6,
+                    o.uncertainty_ns as f64 / 1e6
+                ));
+            }
+        }
         let schedule = &ctx.schedule;
         let countdown = Duration::from_secs(plan.countdown_s);
         let start_at_ns = ctx.clock.now_unix_ns() + countdown.as_nanos() as i64;
         let start = Instant::now() + countdown;
         for (i, input) in self.inputs.iter().enumerate() {
+            let offset = self.offsets[self.workers[i].host].map_or(0, |o| o.offset_ns);
             let go = Go {
-                start_at_unix_ns: start_at_ns,
+                start_at_unix_ns: start_at_ns + offset,
                 slot_ns: schedule.slot.as_nanos() as u64,
                 gap_ns: schedule.gap.as_nanos() as u64,
                 pattern: schedule.pattern_for(i),
@@ -333,8 +408,17 @@ impl Run<'_> {
             }
         }
         printer.countdown_word("GO!", true);
-        if let Some(pids) = ctx.engine.local_pids(&self.run_id).await {
-            self.scan = Some(ProcessScan::start(&plan.cpus, &pids));
+        // Who else uses the pinned cores: on the hosts that are this machine.
+        let mut local_cpus = Vec::new();
+        let mut pids = Vec::new();
+        for (h, engine) in ctx.engines.iter().enumerate() {
+            if let Some(mine) = engine.local_pids(&self.run_id).await {
+                pids.extend(mine);
+                local_cpus.extend(plan.places.iter().filter(|p| p.host == h).map(|p| p.cpu));
+            }
+        }
+        if !local_cpus.is_empty() {
+            self.scan = Some(ProcessScan::start(&local_cpus, &pids));
         }
 
         // 5. The slots.
@@ -550,10 +634,60 @@ impl Run<'_> {
     }
 
     fn noun(&self) -> &'static str {
-        if self.ctx.engine.info().kind == "process" {
+        if self.ctx.plan.runtime == crate::cli::Runtime::Process {
             "Process"
         } else {
             "Container"
+        }
+    }
+
+    /// Each host's clock against ours, estimated from pings to its first worker (as NTP
+    /// and Cristian's algorithm do): of several round trips, the shortest, whose midpoint
+    /// is taken as the instant the worker read its clock.
+    async fn measure_offsets(
+        &mut self,
+        rx: &mut mpsc::UnboundedReceiver<(usize, Output)>,
+        printer: &Printer,
+    ) {
+        const PINGS: u64 = 8;
+        const WAIT: Duration = Duration::from_millis(500);
+        let clock = &self.ctx.clock;
+        for h in 0..self.ctx.engines.len() {
+            let Some(w) = self.workers.iter().position(|w| w.host == h && w.alive()) else {
+                continue;
+            };
+            let mut best: Option<(i64, i64)> = None;
+            for k in 0..PINGS {
+                let id = h as u64 * 1000 + k;
+                let sent_ns = clock.now_unix_ns();
+                let sent = Instant::now();
+                let _ = self.inputs[w].send(Message::Ping { id });
+                let give_up = sent + WAIT;
+                loop {
+                    let answered = self.workers[w].pongs.iter().find(|p| p.0 == id).copied();
+                    if let Some((_, worker_ns, at)) = answered {
+                        let rtt = at.saturating_duration_since(sent.into_std()).as_nanos() as i64;
+                        let offset = worker_ns - (sent_ns + rtt / 2);
+                        if best.is_none_or(|(r, _)| rtt < r) {
+                            best = Some((rtt, offset));
+                        }
+                        break;
+                    }
+                    if Instant::now() >= give_up {
+                        break;
+                    }
+                    tokio::select! {
+                        msg = rx.recv() => if let Some((i, out)) = msg {
+                            self.apply(printer, i, &out, false);
+                        },
+                        _ = sleep_until(give_up) => {}
+                    }
+                }
+            }
+            self.offsets[h] = best.map(|(rtt, offset)| ClockOffset {
+                offset_ns: offset,
+                uncertainty_ns: rtt / 2,
+            });
         }
     }
 
@@ -563,7 +697,8 @@ impl Run<'_> {
         Draft {
             plan: &ctx.plan,
             schedule: &ctx.schedule,
-            host: &ctx.host,
+            hosts: &ctx.hosts,
+            offsets: self.offsets.clone(),
             image: &self.image,
             run_id: &self.run_id,
             timestamp: self.timestamp,
@@ -573,7 +708,16 @@ impl Run<'_> {
             busy_pct_before_run: self.busy,
             status: self.status,
             problems: self.problems.clone(),
-            workers: self.workers.iter().map(|w| w.record(interrupted)).collect(),
+            workers: self
+                .workers
+                .iter()
+                .map(|w| {
+                    let mut r = w.record(interrupted);
+                    r.host = ctx.plan.hosts[w.host].spec.name.clone();
+                    r.clock_offset_ns = self.offsets[w.host].map_or(0, |o| o.offset_ns);
+                    r
+                })
+                .collect(),
             slots_done,
             file_baseline: ctx.file_baseline.as_ref(),
             top_processes: self.scan.as_ref().map(ProcessScan::top).unwrap_or_default(),
@@ -778,11 +922,33 @@ pub fn locate_corpus(plan: &Plan) -> Result<Corpus> {
         ))
         .into());
     }
+    // As it would be shipped: input i's files under `i/`, by their path within it.
+    let listing = catalog
+        .files
+        .iter()
+        .filter_map(|file| {
+            let (i, root) = paths
+                .iter()
+                .enumerate()
+                .find(|(_, root)| file.starts_with(root))?;
+            let within = if file == root {
+                PathBuf::from(file.file_name()?)
+            } else {
+                file.strip_prefix(root).ok()?.to_path_buf()
+            };
+            Some(ShippedFile {
+                source: file.clone(),
+                name: format!("{i}/{}", within.display()),
+                bytes: std::fs::metadata(file).ok()?.len(),
+            })
+        })
+        .collect();
     Ok(Corpus {
         paths,
         label,
         files: catalog.files.len() as u64,
         bytes: catalog.bytes,
+        listing,
     })
 }
 
@@ -840,13 +1006,14 @@ mod tests {
             }),
             plan,
             schedule,
-            engine,
-            host: HostFacts::for_tests("local", &[0, 1, 2, 3]),
+            engines: vec![engine],
+            hosts: vec![HostFacts::for_tests("local", &[0, 1, 2, 3])],
             corpus: Corpus {
                 paths: Vec::new(),
                 label: "scripted".into(),
                 files: 10,
                 bytes: 1 << 20,
+                listing: Vec::new(),
             },
             reference: None,
             clock,

@@ -12,6 +12,8 @@ pub mod process;
 #[cfg(test)]
 pub mod scripted;
 
+use std::path::PathBuf;
+
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use tokio::sync::mpsc;
@@ -19,7 +21,8 @@ use tokio_util::codec::{AnyDelimiterCodec, Decoder};
 use worker::protocol::Message;
 use worker::run::WorkerArgs;
 
-use crate::facts::EngineInfo;
+use crate::facts::{EngineInfo, HostFacts};
+pub use docker::volume::ShippedFile;
 
 /// Label keys on everything a container engine creates for us, so cleanup removes exactly
 /// ours.
@@ -32,6 +35,15 @@ pub mod labels {
     pub const INDEX: &str = "distributed-benchmark.index";
 }
 
+/// Where a worker finds the corpus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkerData {
+    /// Folders and files of its host, mounted read-only.
+    Paths(Vec<PathBuf>),
+    /// A volume of the run on its host, holding the shipped corpus.
+    Volume(String),
+}
+
 /// One worker to start.
 #[derive(Debug, Clone)]
 pub struct WorkerSpec {
@@ -41,9 +53,9 @@ pub struct WorkerSpec {
     pub cpu: usize,
     /// NUMA node for the worker's memory (cpuset-mems), on multi-node machines.
     pub numa_node: Option<usize>,
-    /// The worker's settings, with the data paths as the host sees them (an engine that
-    /// mounts them substitutes its own).
+    /// The worker's settings; its data folders are set by the engine from `data`.
     pub settings: WorkerArgs,
+    pub data: WorkerData,
     pub memory_bytes: Option<u64>,
     /// CPU quota, in billionths of a CPU.
     pub nano_cpus: i64,
@@ -105,8 +117,23 @@ pub trait Engine: Send + Sync {
     fn info(&self) -> EngineInfo;
 
     /// Makes ready what workers need (the image), reporting each step through `say`.
-    /// Returns what the workers run (an image tag, or a description).
+    /// Returns what the workers run (an image tag, or a description). Done once; later
+    /// calls return the same.
     async fn prepare(&self, say: &(dyn Fn(String) + Send + Sync)) -> anyhow::Result<String>;
+
+    /// What the host is: its CPUs (usable, in placement order), topology, memory, kernel,
+    /// engine. Read through the engine (a probe container on a remote host, which needs
+    /// the image: prepared first if it is not).
+    async fn facts(&self, say: &(dyn Fn(String) + Send + Sync)) -> anyhow::Result<HostFacts>;
+
+    /// Uploads `files` once into a volume of run `run_id` on the host (`--ship-corpus`),
+    /// reporting the bytes sent; returns the volume's name.
+    async fn ship(
+        &self,
+        run_id: &str,
+        files: Vec<ShippedFile>,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> anyhow::Result<String>;
 
     /// Starts one worker.
     async fn start(&self, spec: &WorkerSpec) -> anyhow::Result<WorkerHandle>;

@@ -15,10 +15,12 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 use worker::protocol::Message;
 
+use crate::cli::Runtime;
 use crate::engine::{
-    Engine, Exit, LineSplitter, Output, Removal, WorkerHandle, WorkerSpec, forward_lines,
+    Engine, Exit, LineSplitter, Output, Removal, ShippedFile, WorkerData, WorkerHandle, WorkerSpec,
+    forward_lines,
 };
-use crate::facts::EngineInfo;
+use crate::facts::{EngineInfo, HostFacts};
 
 /// How long a worker that is finishing is given to exit before it is said to run.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
@@ -87,10 +89,29 @@ impl Engine for ProcessEngine {
         Ok("(process runtime)".to_string())
     }
 
+    async fn facts(&self, _say: &(dyn Fn(String) + Send + Sync)) -> Result<HostFacts> {
+        let mut facts = HostFacts::local(Runtime::Process);
+        facts.engine = self.info();
+        Ok(facts)
+    }
+
+    async fn ship(
+        &self,
+        _run_id: &str,
+        _files: Vec<ShippedFile>,
+        _progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<String> {
+        anyhow::bail!("local processes read the corpus where it is: there is nothing to ship")
+    }
+
     async fn start(&self, spec: &WorkerSpec) -> Result<WorkerHandle> {
         let exe: PathBuf = std::env::current_exe().context("locating this executable")?;
         let mut settings = spec.settings.clone();
         settings.pin_cpu = Some(spec.cpu);
+        settings.data_dirs = match &spec.data {
+            WorkerData::Paths(paths) => paths.clone(),
+            WorkerData::Volume(v) => anyhow::bail!("local processes cannot read volume {v}"),
+        };
         let mut child = Command::new(&exe)
             .arg("worker")
             .arg("--settings")

@@ -17,8 +17,8 @@ use tokio::time::{Instant, sleep, sleep_until};
 use worker::protocol::{Counters, CpuTicks, Event, Message, SlotRecord};
 use worker::run::WorkerArgs;
 
-use super::{Engine, Exit, Output, Removal, WorkerHandle, WorkerSpec};
-use crate::facts::EngineInfo;
+use super::{Engine, Exit, Output, Removal, ShippedFile, WorkerHandle, WorkerSpec};
+use crate::facts::{EngineInfo, HostFacts};
 use crate::pipeline::Clock;
 use crate::schedule::{Schedule, SlotKind};
 
@@ -152,6 +152,20 @@ impl Engine for ScriptedEngine {
         Ok("(scripted)".to_string())
     }
 
+    async fn facts(&self, _say: &(dyn Fn(String) + Send + Sync)) -> Result<HostFacts> {
+        Ok(HostFacts::for_tests("local", &[0, 1, 2, 3]))
+    }
+
+    async fn ship(
+        &self,
+        run_id: &str,
+        _files: Vec<ShippedFile>,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<String> {
+        progress(0);
+        Ok(format!("scripted-{run_id}"))
+    }
+
     async fn start(&self, spec: &WorkerSpec) -> Result<WorkerHandle> {
         let w = spec.index as usize - 1;
         let fault = self.script.faults.get(&w).copied();
@@ -230,6 +244,7 @@ pub fn settings() -> WorkerArgs {
         progress_interval: 1.0,
         pin_cpu: None,
         fault: None,
+        clock_skew_ns: 0,
     }
 }
 

@@ -147,6 +147,23 @@ impl Printer {
         }
     }
 
+    /// A bar of bytes sent to host `name` (hidden when not on a terminal).
+    pub fn transfer(&self, name: &str, total: u64) -> ProgressBar {
+        if !self.bars {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "  {prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(name.to_string());
+        bar
+    }
+
     /// The results block, on stdout.
     pub fn results(&self, text: &str) {
         let mut out = std::io::stdout().lock();

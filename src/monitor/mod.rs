@@ -28,6 +28,8 @@ pub struct WorkerState {
     /// From 1.
     pub index: u32,
     pub cpu: usize,
+    /// Index of its host in the plan.
+    pub host: usize,
     pub files_found: Option<u64>,
     pub ready: bool,
     pub warmup_pages: u64,
@@ -234,6 +236,8 @@ impl WorkerState {
             name: self.name.clone(),
             index: self.index,
             cpu: self.cpu,
+            host: String::new(),
+            clock_offset_ns: 0,
             status,
             status_detail,
             warmup_pages: self.warmup_pages,

@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use worker::protocol::SlotRecord;
 
 use super::model::{
-    Baseline, BaselineSource, ContainerResult, CpuUsage, Loss, SoloFigure, StepResult, Totals,
-    WorkerRecord, WorkerStatus,
+    Baseline, BaselineSource, ContainerResult, CpuUsage, HostFigures, Loss, SoloFigure, StepResult,
+    Totals, WorkerRecord, WorkerStatus,
 };
 use super::stats::{self, Estimate};
 use super::verdict;
@@ -133,7 +133,7 @@ pub fn figures(
         steps,
         baseline,
         host_usage: host_usage(workers, &records),
-        slot_start_skew_max_ms: slot_skew(schedule, &records, done),
+        slot_start_skew_max_ms: slot_skew(schedule, workers, &records, done),
     }
 }
 
@@ -371,26 +371,8 @@ fn step(
             };
             batches = total_estimate.map_or(0, |e| e.batches);
         } else {
-            let mut by_batch: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
-            for p in &pairs {
-                let together: Option<Vec<f64>> = p
-                    .all_workers
-                    .iter()
-                    .flat_map(|&w| p.all.iter().map(move |&k| (w, k)))
-                    .map(|(w, k)| records.rate(w, k))
-                    .collect();
-                let (Some(together), Some(alone)) = (together, records.rate(p.solo_worker, p.solo))
-                else {
-                    continue;
-                };
-                let entry = by_batch.entry(p.batch).or_default();
-                entry.0 += stats::mean(&together);
-                entry.1 += alone;
-                used_pairs += 1;
-            }
-            let sums: Vec<(f64, f64)> = by_batch.into_values().collect();
-            batches = sums.len();
-            efficiency = stats::ratio_of_batches(&sums);
+            let (e, used, b) = from_pairs(&pairs, records);
+            (efficiency, used_pairs, batches) = (e, used, b);
         }
     }
     let efficiency = efficiency.map(|e| Estimate {
@@ -399,6 +381,35 @@ fn step(
         batches: e.batches,
     });
     let judged = efficiency.map(|e| verdict::judge(&e, n));
+    let per_host = per_host(
+        schedule,
+        workers,
+        records,
+        &slots,
+        &pairs,
+        &containers_detail,
+        n,
+        baseline_from_file,
+    );
+    let together_s = slots
+        .iter()
+        .filter_map(|&k| {
+            let spans: Option<Vec<(i64, i64)>> = schedule
+                .kind_of(k)
+                .workers()
+                .into_iter()
+                .map(|w| {
+                    let r = records.get(w, k)?;
+                    let off = workers.get(w)?.clock_offset_ns;
+                    Some((r.start_unix_ns - off, r.end_unix_ns - off))
+                })
+                .collect();
+            let spans = spans?;
+            let start = spans.iter().map(|s| s.0).max()?;
+            let end = spans.iter().map(|s| s.1).min()?;
+            Some((end - start).max(0) as f64 / 1e9)
+        })
+        .sum();
     let loss = (n > 1 && !baseline_from_file)
         .then(|| efficiency.and_then(|e| loss(schedule, records, done, n, e.value)))
         .flatten();
@@ -429,7 +440,113 @@ fn step(
         batches,
         containers_detail,
         loss,
+        per_host,
+        together_s,
     }
+}
+
+/// Efficiency (percent) from pairs: the ratio estimator over their batches. Returns the
+/// estimate, the pairs used (those whose slots were all reported) and the batches.
+fn from_pairs(
+    pairs: &[crate::schedule::Pair],
+    records: &Records,
+) -> (Option<Estimate>, usize, usize) {
+    let mut by_batch: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
+    let mut used = 0;
+    for p in pairs {
+        let together: Option<Vec<f64>> = p
+            .all_workers
+            .iter()
+            .flat_map(|&w| p.all.iter().map(move |&k| (w, k)))
+            .map(|(w, k)| records.rate(w, k))
+            .collect();
+        let (Some(together), Some(alone)) = (together, records.rate(p.solo_worker, p.solo)) else {
+            continue;
+        };
+        let entry = by_batch.entry(p.batch).or_default();
+        entry.0 += stats::mean(&together);
+        entry.1 += alone;
+        used += 1;
+    }
+    let sums: Vec<(f64, f64)> = by_batch.into_values().collect();
+    (stats::ratio_of_batches(&sums), used, sums.len())
+}
+
+/// Each host's part of step `n`, when the step spans several hosts: its containers'
+/// throughput, and the efficiency from the pairs of its own workers.
+#[allow(clippy::too_many_arguments)]
+fn per_host(
+    schedule: &Schedule,
+    workers: &[WorkerRecord],
+    records: &Records,
+    slots: &[u64],
+    pairs: &[crate::schedule::Pair],
+    containers: &[ContainerResult],
+    n: usize,
+    baseline_from_file: bool,
+) -> Vec<HostFigures> {
+    let mut hosts: Vec<&str> = Vec::new();
+    for c in containers {
+        if !hosts.contains(&c.host.as_str()) {
+            hosts.push(&c.host);
+        }
+    }
+    if hosts.len() < 2 {
+        return Vec::new();
+    }
+    hosts
+        .into_iter()
+        .map(|host| {
+            let on = |w: usize| workers.get(w).is_some_and(|r| r.host == host);
+            let mine: Vec<&ContainerResult> =
+                containers.iter().filter(|c| c.host == host).collect();
+            let total = if n == 1 {
+                stats::mean(&mine.iter().map(|c| c.pages_per_sec).collect::<Vec<_>>())
+            } else {
+                mine.iter().map(|c| c.pages_per_sec).sum()
+            };
+            let totals: Vec<(u64, f64)> = slots
+                .iter()
+                .filter_map(|&k| {
+                    let ws: Vec<usize> = schedule
+                        .kind_of(k)
+                        .workers()
+                        .into_iter()
+                        .filter(|&w| on(w))
+                        .collect();
+                    if ws.is_empty() {
+                        return None;
+                    }
+                    let rates: Option<Vec<f64>> = ws.iter().map(|&w| records.rate(w, k)).collect();
+                    Some((k, rates?.iter().sum()))
+                })
+                .collect();
+            let ci = batched_mean(schedule, &totals).map(|e| recentred(e, total));
+            let efficiency = (n > 1 && !baseline_from_file)
+                .then(|| {
+                    let own: Vec<_> = pairs
+                        .iter()
+                        .filter(|p| on(p.solo_worker))
+                        .cloned()
+                        .collect();
+                    from_pairs(&own, records).0
+                })
+                .flatten()
+                .map(|e| Estimate {
+                    value: e.value * 100.0,
+                    ci95: e.ci95.map(|(lo, hi)| (lo * 100.0, hi * 100.0)),
+                    batches: e.batches,
+                });
+            HostFigures {
+                host: host.to_string(),
+                containers: mine.len(),
+                total_pages_per_sec: total,
+                total_pages_per_sec_ci95: ci.and_then(|e| e.ci95).map(|(a, b)| [a, b]),
+                efficiency_pct: efficiency.map(|e| e.value),
+                efficiency_ci95_pct: efficiency.and_then(|e| e.ci95).map(|(a, b)| [a, b]),
+            }
+        })
+        .collect()
 }
 
 /// One worker's figures over some of its slot records.
@@ -440,6 +557,7 @@ fn container(worker: &WorkerRecord, slots: &[&SlotRecord]) -> ContainerResult {
         name: worker.name.clone(),
         index: worker.index,
         cpu: worker.cpu,
+        host: worker.host.clone(),
         status: worker.status,
         pages: sum(|r| r.counters.pages),
         files: sum(|r| r.counters.files),
@@ -599,15 +717,24 @@ fn host_usage(workers: &[WorkerRecord], records: &Records) -> Vec<CpuUsage> {
         .collect()
 }
 
-/// The largest spread of start instants among the workers of any one slot, in ms.
-fn slot_skew(schedule: &Schedule, records: &Records, done: u64) -> Option<f64> {
+/// The largest spread of start instants among the workers of any one slot, in ms, each
+/// worker's instant corrected by its host's clock offset.
+fn slot_skew(
+    schedule: &Schedule,
+    workers: &[WorkerRecord],
+    records: &Records,
+    done: u64,
+) -> Option<f64> {
     (0..done)
         .filter_map(|k| {
             let starts: Vec<i64> = schedule
                 .kind_of(k)
                 .workers()
                 .into_iter()
-                .filter_map(|w| records.get(w, k).map(|r| r.start_unix_ns))
+                .filter_map(|w| {
+                    let off = workers.get(w)?.clock_offset_ns;
+                    records.get(w, k).map(|r| r.start_unix_ns - off)
+                })
                 .collect();
             (starts.len() >= 2).then(|| {
                 let (lo, hi) = (starts.iter().min()?, starts.iter().max()?);
@@ -618,11 +745,11 @@ fn slot_skew(schedule: &Schedule, records: &Records, done: u64) -> Option<f64> {
 }
 
 /// Latest window start minus earliest, in milliseconds, among the workers that reported
-/// one.
+/// one, each corrected by its host's clock offset.
 pub fn start_skew_ms(workers: &[WorkerRecord]) -> Option<f64> {
     let starts: Vec<i64> = workers
         .iter()
-        .filter_map(|w| w.window_start_unix_ns)
+        .filter_map(|w| Some(w.window_start_unix_ns? - w.clock_offset_ns))
         .collect();
     let (lo, hi) = (starts.iter().min()?, starts.iter().max()?);
     Some((hi - lo) as f64 / 1e6)
@@ -688,6 +815,8 @@ pub mod tests {
             name: format!("w{w}"),
             index: w as u32 + 1,
             cpu: w,
+            host: "local".to_string(),
+            clock_offset_ns: 0,
             status: WorkerStatus::Ok,
             status_detail: None,
             warmup_pages: 0,

@@ -38,7 +38,8 @@ pub fn report_of(flags: &[&str]) -> Report {
     Draft {
         plan: &plan,
         schedule: &schedule,
-        host: &host,
+        hosts: std::slice::from_ref(&host),
+        offsets: vec![None],
         image: "distributed-benchmark:test",
         run_id: "r1a2b3",
         timestamp: "2025-03-14T09:26:53Z".parse().unwrap(),

@@ -29,7 +29,9 @@ use model::{
 pub struct Draft<'a> {
     pub plan: &'a Plan,
     pub schedule: &'a Schedule,
-    pub host: &'a HostFacts,
+    /// One per host of the plan.
+    pub hosts: &'a [HostFacts],
+    pub offsets: Vec<Option<crate::pipeline::ClockOffset>>,
     pub image: &'a str,
     pub run_id: &'a str,
     pub timestamp: DateTime<Utc>,
@@ -50,6 +52,64 @@ pub struct Draft<'a> {
 }
 
 impl Draft<'_> {
+    /// Each host, with its share of the reported step.
+    fn hosts(&self, reported: Option<&model::StepResult>) -> Vec<HostInfo> {
+        self.plan
+            .hosts
+            .iter()
+            .enumerate()
+            .map(|(h, plan)| {
+                let facts = self.hosts.get(h);
+                let offset = self.offsets.get(h).copied().flatten();
+                let name = &plan.spec.name;
+                let mine: Vec<&model::ContainerResult> = reported
+                    .map(|s| {
+                        s.containers_detail
+                            .iter()
+                            .filter(|c| &c.host == name)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let split = reported.and_then(|s| s.per_host.iter().find(|f| &f.host == name));
+                let total: f64 = mine.iter().map(|c| c.pages_per_sec).sum();
+                HostInfo {
+                    name: name.clone(),
+                    url: plan.spec.url.clone(),
+                    hostname: facts.and_then(|f| f.hostname.clone()),
+                    cpu_model: facts.and_then(|f| f.cpu_model.clone()),
+                    cores: facts.map_or(0, |f| f.online_cpus.len()),
+                    memory_bytes: facts.and_then(|f| f.memory_bytes),
+                    kernel: facts.and_then(|f| f.kernel.clone()),
+                    engine: facts.map(|f| f.engine.clone()).unwrap_or_default(),
+                    topology: facts.and_then(|f| f.topology.clone()),
+                    clock_offset_ms: offset.map(|o| o.offset_ns as f64 / 1e6),
+                    clock_uncertainty_ms: offset.map(|o| o.uncertainty_ns as f64 / 1e6),
+                    data: if plan.ship {
+                        "shipped into a volume of the run".to_string()
+                    } else {
+                        match &plan.data_dir {
+                            Some(dir) => format!("mounted {}", dir.display()),
+                            None => format!("mounted {}", self.data_label),
+                        }
+                    },
+                    containers: mine.len(),
+                    total_pages_per_sec: split.map_or(total, |f| f.total_pages_per_sec),
+                    total_pages_per_sec_ci95: split
+                        .and_then(|f| f.total_pages_per_sec_ci95)
+                        .or_else(|| reported.and_then(|s| s.total_pages_per_sec_ci95)),
+                    efficiency_pct: split.map_or_else(
+                        || reported.and_then(|s| s.efficiency_pct),
+                        |f| f.efficiency_pct,
+                    ),
+                    efficiency_ci95_pct: split.map_or_else(
+                        || reported.and_then(|s| s.efficiency_ci95_pct),
+                        |f| f.efficiency_ci95_pct,
+                    ),
+                }
+            })
+            .collect()
+    }
+
     pub fn report(&self) -> Report {
         let plan = self.plan;
         let mut figures = analysis::figures(
@@ -110,8 +170,12 @@ impl Draft<'_> {
         let loss = loss.map(|mut loss| {
             if loss.contention_pts.abs() >= 1.0 {
                 for u in host_usage.iter().filter(|u| u.others_pct >= 5.0) {
-                    let named: Vec<String> =
-                        u.top_processes.iter().take(3).map(|p| p.describe()).collect();
+                    let named: Vec<String> = u
+                        .top_processes
+                        .iter()
+                        .take(3)
+                        .map(|p| p.describe())
+                        .collect();
                     loss.notes.push(if named.is_empty() {
                         format!("CPU {}: {:.0}% used by other programs", u.cpu, u.others_pct)
                     } else {
@@ -133,17 +197,8 @@ impl Draft<'_> {
             timestamp: self.timestamp,
             status: self.status,
             problems: self.problems.clone(),
-            host: HostInfo {
-                name: self.host.name.clone(),
-                hostname: self.host.hostname.clone(),
-                cpu_model: self.host.cpu_model.clone(),
-                cores: self.host.online_cpus.len(),
-                memory_bytes: self.host.memory_bytes,
-                kernel: self.host.kernel.clone(),
-                engine: self.host.engine.clone(),
-                topology: self.host.topology.clone(),
-                busy_pct_before_run: self.busy_pct_before_run,
-            },
+            hosts: self.hosts(reported.as_ref()),
+            busy_pct_before_run: self.busy_pct_before_run,
             settings: Settings {
                 containers: plan.workers(),
                 duration_s: plan.duration_s,
@@ -151,7 +206,7 @@ impl Draft<'_> {
                 data_dir: self.data_label.to_string(),
                 data_files: self.data_files,
                 data_bytes: self.data_bytes,
-                cpus: plan.cpus.clone(),
+                cpus: plan.cpus(),
                 memory_bytes: plan.memory_bytes,
                 image: self.image.to_string(),
                 runtime: plan.runtime,

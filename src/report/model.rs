@@ -24,7 +24,10 @@ pub struct Report {
     pub status: RunStatus,
     /// Human-readable problems, one per line (empty when status is ok).
     pub problems: Vec<String>,
-    pub host: HostInfo,
+    /// Every host the run spanned, in the order given.
+    pub hosts: Vec<HostInfo>,
+    /// CPU use of this machine, percent, over a second before the run.
+    pub busy_pct_before_run: Option<f64>,
     pub settings: Settings,
     pub schedule: ScheduleInfo,
 
@@ -128,9 +131,12 @@ impl Band {
     }
 }
 
+/// One host: what it is, how its clock compares with ours, and its share of the figures
+/// (of the reported step).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct HostInfo {
     pub name: String,
+    pub url: String,
     pub hostname: Option<String>,
     pub cpu_model: Option<String>,
     /// Logical CPUs online.
@@ -140,8 +146,19 @@ pub struct HostInfo {
     pub engine: EngineInfo,
     /// Cores, packages, NUMA nodes, SMT, governor and frequency, where readable.
     pub topology: Option<TopologySummary>,
-    /// CPU use of the whole machine, percent, over a second before the run.
-    pub busy_pct_before_run: Option<f64>,
+    /// Its clock minus ours, in ms, and how far off that estimate may be (half the best
+    /// round trip of the pings it came from).
+    pub clock_offset_ms: Option<f64>,
+    pub clock_uncertainty_ms: Option<f64>,
+    /// How its workers got the corpus: `mounted PATH`, or `shipped`.
+    pub data: String,
+    /// Its containers in the reported step, their pages/sec, and the efficiency of that
+    /// step measured on its workers alone.
+    pub containers: usize,
+    pub total_pages_per_sec: f64,
+    pub total_pages_per_sec_ci95: Option<[f64; 2]>,
+    pub efficiency_pct: Option<f64>,
+    pub efficiency_ci95_pct: Option<[f64; 2]>,
 }
 
 /// The settings that shaped the run (the validated config plus flags).
@@ -226,6 +243,7 @@ pub struct ContainerResult {
     pub name: String,
     pub index: u32,
     pub cpu: usize,
+    pub host: String,
     pub status: WorkerStatus,
     pub pages: u64,
     pub files: u64,
@@ -288,6 +306,12 @@ pub struct WorkerRecord {
     pub name: String,
     pub index: u32,
     pub cpu: usize,
+    /// The host it ran on.
+    pub host: String,
+    /// Its host's clock against the orchestrator's, as estimated: instants it reports
+    /// (window and slot starts) are in its own clock; subtract this to compare them with
+    /// other hosts'.
+    pub clock_offset_ns: i64,
     pub status: WorkerStatus,
     pub status_detail: Option<String>,
     pub warmup_pages: u64,
@@ -342,6 +366,23 @@ pub struct StepResult {
     pub batches: usize,
     pub containers_detail: Vec<ContainerResult>,
     pub loss: Option<Loss>,
+    /// Each host's part of the step (when it spans several).
+    pub per_host: Vec<HostFigures>,
+    /// Of the step's slot time, how long all its workers were measuring at once (their
+    /// slots' starts and ends differ by the start skew), in seconds.
+    pub together_s: f64,
+}
+
+/// One host's part of a step.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HostFigures {
+    pub host: String,
+    pub containers: usize,
+    pub total_pages_per_sec: f64,
+    pub total_pages_per_sec_ci95: Option<[f64; 2]>,
+    /// From the pairs of this host's workers only: how well the step scaled on it.
+    pub efficiency_pct: Option<f64>,
+    pub efficiency_ci95_pct: Option<[f64; 2]>,
 }
 
 /// The shortfall from 100%, split by cause, in percentage points (they add up to it).
@@ -396,7 +437,9 @@ impl ProcessUse {
     /// `yes (pid 4242) 64%`, `this program (pid 7) 3%`, `dockerd (container engine, pid 9) 2%`.
     pub fn describe(&self) -> String {
         match self.role {
-            ProcessRole::Orchestrator => format!("this program (pid {}) {:.0}%", self.pid, self.pct),
+            ProcessRole::Orchestrator => {
+                format!("this program (pid {}) {:.0}%", self.pid, self.pct)
+            }
             ProcessRole::Engine => format!(
                 "{} (container engine, pid {}) {:.0}%",
                 self.command, self.pid, self.pct

@@ -26,7 +26,7 @@ use crate::error::InputError;
 pub struct Reference {
     pub name: String,
     pub timestamp: DateTime<Utc>,
-    pub host: HostInfo,
+    pub hosts: Vec<HostInfo>,
     pub steps: Vec<ReferenceStep>,
 }
 
@@ -49,7 +49,7 @@ pub fn save(report: &Report, name: &str, dir: &Path) -> Result<PathBuf> {
     let saved = Reference {
         name: name.to_string(),
         timestamp: report.timestamp,
-        host: report.host.clone(),
+        hosts: report.hosts.clone(),
         steps: report
             .steps
             .iter()

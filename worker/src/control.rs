@@ -6,7 +6,7 @@
 //! Events are written whole, one line each, under a lock shared by both threads.
 
 use std::io::{BufRead, Write};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
@@ -157,7 +157,7 @@ fn read_messages(
         match Message::parse(&line) {
             Some(Message::Ping { id }) => out.emit(&Event::Pong {
                 id,
-                worker_unix_ns: unix_ns(SystemTime::now()),
+                worker_unix_ns: wall_ns(),
             }),
             Some(Message::Go(schedule)) => {
                 let _ = go.send(schedule);
@@ -188,6 +188,19 @@ pub fn unix_ns(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0)
+}
+
+/// Added to every wall-clock reading of this worker (tests only: a host whose clock is
+/// off, to check that the orchestrator measures and corrects the offset).
+static CLOCK_SKEW_NS: AtomicI64 = AtomicI64::new(0);
+
+pub fn set_clock_skew(ns: i64) {
+    CLOCK_SKEW_NS.store(ns, Ordering::Relaxed);
+}
+
+/// This worker's wall clock, ns since the Unix epoch: what its instants are reported in.
+pub fn wall_ns() -> i64 {
+    unix_ns(SystemTime::now()) + CLOCK_SKEW_NS.load(Ordering::Relaxed)
 }
 
 #[cfg(test)]

@@ -17,12 +17,12 @@ use std::io::BufRead;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
-use crate::control::{Control, Emitter, NoGo, unix_ns};
+use crate::control::{Control, Emitter, NoGo, wall_ns};
 use crate::engine::{self, Limits};
 use crate::protocol::{
     Counters, CpuTicks, Event, Go, PROTOCOL_VERSION, Phase, Reason, SlotRecord, Throttling,
@@ -82,6 +82,11 @@ pub struct WorkerArgs {
     /// Misbehave on purpose, so tests can check how the orchestrator copes.
     #[arg(long, value_enum, hide = true)]
     pub fault: Option<Fault>,
+    /// Tests only: run this worker's wall clock this many ns ahead (a host whose clock is
+    /// off).
+    #[arg(long, hide = true, default_value_t = 0, allow_negative_numbers = true)]
+    #[serde(default)]
+    pub clock_skew_ns: i64,
 }
 
 /// `distributed-benchmark worker`: the settings as flags, or all of them as one JSON value.
@@ -157,6 +162,7 @@ pub fn run(
 }
 
 fn run_inner(args: &WorkerArgs, out: &Emitter, control: &Control) -> Result<Event, Fatal> {
+    crate::control::set_clock_skew(args.clock_skew_ns);
     if let Some(cpu) = args.pin_cpu {
         usage::pin_to_cpu(cpu).map_err(|e| Fatal(format!("cannot pin to CPU {cpu}: {e}")))?;
     }
@@ -191,10 +197,7 @@ fn run_inner(args: &WorkerArgs, out: &Emitter, control: &Control) -> Result<Even
     let warmup_start = Instant::now();
     let mut warmup = Window::default();
     if args.warmup > 0.0 {
-        let go = Go::single_window(
-            unix_ns(SystemTime::now()),
-            secs(args.warmup).as_nanos() as u64,
-        );
+        let go = Go::single_window(wall_ns(), secs(args.warmup).as_nanos() as u64);
         let mut timeline = Timeline::new(&go, Phase::Warmup, args, control, out, &readings);
         passes.measure(&mut timeline, &mut warmup);
     }
@@ -220,10 +223,7 @@ fn run_inner(args: &WorkerArgs, out: &Emitter, control: &Control) -> Result<Even
                 )),
             })?
     } else {
-        Go::single_window(
-            unix_ns(SystemTime::now()),
-            secs(args.duration).as_nanos() as u64,
-        )
+        Go::single_window(wall_ns(), secs(args.duration).as_nanos() as u64)
     };
     let mut timeline = Timeline::new(&go, Phase::Measure, args, control, out, &readings);
     let mut window = Window::default();
@@ -346,9 +346,7 @@ impl<'a> Timeline<'a> {
     ) -> Timeline<'a> {
         // The wall-clock start, on this process's monotonic clock.
         let now = Instant::now();
-        let ahead_ns = go
-            .start_at_unix_ns
-            .saturating_sub(unix_ns(SystemTime::now()));
+        let ahead_ns = go.start_at_unix_ns.saturating_sub(wall_ns());
         let t0 = now + Duration::from_nanos(ahead_ns.max(0) as u64);
         let slot_len = Duration::from_nanos(go.slot_ns);
         Timeline {
@@ -383,7 +381,7 @@ impl<'a> Timeline<'a> {
     /// Sleeps until the window opens (slot 0), and notes when it really did.
     fn wait_for_start(&mut self) {
         sleep_until(self.t0);
-        self.started_unix_ns = unix_ns(SystemTime::now());
+        self.started_unix_ns = wall_ns();
     }
 
     fn measured(&self) -> bool {
@@ -425,7 +423,7 @@ impl<'a> Timeline<'a> {
         loop {
             if self.control.stop_now() || self.last_slot().is_some_and(|last| self.k > last) {
                 self.over = true;
-                self.ended_unix_ns = unix_ns(SystemTime::now());
+                self.ended_unix_ns = wall_ns();
                 return (false, paused_from.elapsed());
             }
             let Some(start) = u32::try_from(self.k)
@@ -442,7 +440,7 @@ impl<'a> Timeline<'a> {
                 continue;
             }
             self.start = Instant::now().max(start);
-            self.start_unix_ns = unix_ns(SystemTime::now());
+            self.start_unix_ns = wall_ns();
             self.end = start + self.slot_len;
             self.at_start = self.snapshot(counters);
             if self.go.active(self.k) {
@@ -514,7 +512,7 @@ impl<'a> Timeline<'a> {
         self.end = now.min(self.end);
         self.close_slot(counters, Duration::ZERO, true);
         self.over = true;
-        self.ended_unix_ns = unix_ns(SystemTime::now());
+        self.ended_unix_ns = wall_ns();
     }
 
     fn progress(&mut self, now: Instant, counters: &Counters, in_slot: Option<Instant>) {
@@ -907,6 +905,7 @@ mod tests {
             progress_interval: 0.5,
             pin_cpu: Some(1),
             fault: Some(Fault::Stall),
+            clock_skew_ns: -5,
         }
     }
 
@@ -956,6 +955,7 @@ mod tests {
             progress_interval: 0.05,
             pin_cpu: None,
             fault: None,
+            clock_skew_ns: 0,
         }
     }
 
@@ -1110,7 +1110,7 @@ mod tests {
         let mut w = drive(args_for(&dir));
         w.send(&Message::Ping { id: 1 });
         w.wait_for(|e| matches!(e, Event::Ready { .. }));
-        let start = unix_ns(SystemTime::now()) + 20_000_000;
+        let start = wall_ns() + 20_000_000;
         w.send(&Message::Go(Go {
             start_at_unix_ns: start,
             slot_ns: 300_000_000,
@@ -1181,7 +1181,7 @@ mod tests {
         let mut w = drive(args_for(&dir));
         w.wait_for(|e| matches!(e, Event::Ready { .. }));
         w.send(&Message::Go(Go {
-            start_at_unix_ns: unix_ns(SystemTime::now()),
+            start_at_unix_ns: wall_ns(),
             slot_ns: 100_000_000,
             gap_ns: 0,
             pattern: vec![true],
@@ -1202,10 +1202,7 @@ mod tests {
         fs::write(dir.join("long.pdf"), many_pages(20_000)).unwrap();
         let mut w = drive(args_for(&dir));
         w.wait_for(|e| matches!(e, Event::Ready { .. }));
-        w.send(&Message::Go(Go::single_window(
-            unix_ns(SystemTime::now()),
-            30_000_000_000,
-        )));
+        w.send(&Message::Go(Go::single_window(wall_ns(), 30_000_000_000)));
         w.wait_for(|e| matches!(e, Event::Progress { counters, .. } if counters.pages > 0));
         w.send(&Message::Stop { after_slot: None });
         let Event::Done {

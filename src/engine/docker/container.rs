@@ -18,7 +18,10 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use worker::protocol::Message;
 
-use crate::engine::{Exit, LineSplitter, Output, WorkerHandle, WorkerSpec, forward_lines, labels};
+use crate::engine::{
+    Exit, LineSplitter, Output, WorkerData, WorkerHandle, WorkerSpec, forward_lines, labels,
+};
+use crate::facts::HostFacts;
 
 /// A container's PID limit: the worker is two threads; the runtime needs a few more.
 pub const PIDS_LIMIT: i64 = 64;
@@ -34,9 +37,18 @@ pub fn container_user() -> String {
     }
 }
 
-/// The bind mounts and the worker's data paths inside the container: folder i is
-/// mounted at /data/i, file i at /data/i/<name>.
-fn mounts(inputs: &[PathBuf]) -> (Vec<String>, Vec<PathBuf>) {
+/// The mounts and the worker's data paths inside the container: host folder i at
+/// /data/i, host file i at /data/i/<name>; a shipped corpus's volume at /data/0.
+fn mounts(data: &WorkerData) -> (Vec<String>, Vec<PathBuf>) {
+    let inputs = match data {
+        WorkerData::Volume(name) => {
+            return (
+                vec![format!("{name}:{}:ro", super::volume::MOUNT)],
+                vec![PathBuf::from(super::volume::MOUNT)],
+            );
+        }
+        WorkerData::Paths(paths) => paths,
+    };
     let mut binds = Vec::new();
     let mut data = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
@@ -57,7 +69,7 @@ fn mounts(inputs: &[PathBuf]) -> (Vec<String>, Vec<PathBuf>) {
 /// stdin open for messages and closed when we detach (so a worker whose orchestrator is
 /// gone ends its window).
 pub fn body(spec: &WorkerSpec, image: &str, user: &str) -> ContainerCreateBody {
-    let (binds, data_dirs) = mounts(&spec.settings.data_dirs);
+    let (binds, data_dirs) = mounts(&spec.data);
     let mut settings = spec.settings.clone();
     settings.data_dirs = data_dirs;
     let labels = HashMap::from([
@@ -186,6 +198,65 @@ pub async fn start(
     })
 }
 
+/// What a host is, as a container of our image sees it (`distributed-benchmark probe`):
+/// /sys and /proc are the host's. The container is removed whatever happens.
+pub async fn probe(docker: &Docker, image: &str, user: &str) -> Result<HostFacts> {
+    use bollard::query_parameters::LogsOptionsBuilder;
+    let name = format!("distributed-benchmark-probe-{}", std::process::id());
+    let body = ContainerCreateBody {
+        image: Some(image.to_string()),
+        cmd: Some(vec!["probe".to_string()]),
+        user: Some(user.to_string()),
+        labels: Some(HashMap::from([(labels::TOOL.to_string(), "1".to_string())])),
+        network_disabled: Some(true),
+        host_config: Some(HostConfig {
+            network_mode: Some("none".into()),
+            readonly_rootfs: Some(true),
+            cap_drop: Some(vec!["ALL".into()]),
+            security_opt: Some(vec!["no-new-privileges".into()]),
+            ..HostConfig::default()
+        }),
+        ..ContainerCreateBody::default()
+    };
+    let _ = remove(docker, &name).await;
+    docker
+        .create_container(
+            Some(CreateContainerOptionsBuilder::default().name(&name).build()),
+            body,
+        )
+        .await
+        .with_context(|| format!("creating {name}"))?;
+    let result = async {
+        docker
+            .start_container(&name, None)
+            .await
+            .with_context(|| format!("starting {name}"))?;
+        let mut wait = docker.wait_container(&name, None);
+        while let Some(r) = wait.next().await {
+            r.with_context(|| format!("waiting for {name}"))?;
+        }
+        let mut logs = docker.logs(
+            &name,
+            Some(LogsOptionsBuilder::default().stdout(true).build()),
+        );
+        let mut out = Vec::new();
+        while let Some(chunk) = logs.next().await {
+            out.extend_from_slice(&chunk?.into_bytes());
+        }
+        serde_json::from_slice::<HostFacts>(&out).with_context(|| {
+            format!(
+                "{name} printed no description of the host: {}",
+                String::from_utf8_lossy(&out)
+            )
+        })
+    }
+    .await;
+    let removed = remove(docker, &name).await;
+    let facts = result?;
+    removed?;
+    Ok(facts)
+}
+
 pub async fn inspect_exit(docker: &Docker, name: &str) -> Option<Exit> {
     let info = docker.inspect_container(name, None).await.ok()?;
     let state = info.state.unwrap_or_default();
@@ -253,16 +324,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("one.pdf");
         std::fs::write(&file, b"%PDF").unwrap();
-        let settings = worker::run::WorkerArgs {
-            data_dirs: vec![dir.path().to_path_buf(), file.clone()],
-            ..crate::engine::scripted::settings()
-        };
         let spec = WorkerSpec {
             run_id: "r1".into(),
             index: 2,
             cpu: 1,
             numa_node: None,
-            settings,
+            settings: crate::engine::scripted::settings(),
+            data: WorkerData::Paths(vec![dir.path().to_path_buf(), file.clone()]),
             memory_bytes: Some(512 << 20),
             nano_cpus: 1_000_000_000,
         };

@@ -1,8 +1,10 @@
 //! A Docker Engine, reached through its API: the image built from an in-memory context,
 //! one pinned container per worker, cleanup by label.
 
+pub mod connect;
 pub mod container;
 pub mod image;
+pub mod volume;
 
 use std::collections::BTreeSet;
 use std::sync::{Mutex, PoisonError};
@@ -11,9 +13,11 @@ use anyhow::{Context, Result};
 use async_trait::async_trait;
 use bollard::Docker;
 
-use crate::engine::{Engine, Exit, Removal, WorkerHandle, WorkerSpec};
+use crate::cli::Runtime;
+use crate::engine::{Engine, Exit, Removal, ShippedFile, WorkerHandle, WorkerSpec};
 use crate::error::EngineUnreachable;
-use crate::facts::EngineInfo;
+use crate::facts::{EngineInfo, HostFacts};
+use crate::hosts::HostSpec;
 
 pub struct DockerEngine {
     host: String,
@@ -29,21 +33,50 @@ pub struct DockerEngine {
 }
 
 impl DockerEngine {
-    /// The local engine: `DOCKER_HOST`, or the default socket.
-    pub async fn connect_local() -> Result<DockerEngine> {
-        let url =
-            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    /// The local engine's address: `DOCKER_HOST`, or the default socket.
+    pub fn local_url() -> String {
+        std::env::var("DOCKER_HOST").unwrap_or_else(|_| crate::hosts::LOCAL_SOCKET.into())
+    }
+
+    /// The engine of host `spec`, checked to answer. An engine that does not is named,
+    /// with what to check.
+    pub async fn connect(spec: &HostSpec) -> Result<DockerEngine> {
+        let url = &spec.url;
         let unreachable = |e: &dyn std::fmt::Display| {
-            EngineUnreachable(format!(
-                "cannot reach the Docker daemon at {url}: {e}.\n\
-                 Start it (e.g. `sudo systemctl start docker`), check that you may use its \
+            let fix = if url.starts_with("unix://") {
+                "Start it (e.g. `sudo systemctl start docker`), check that you may use its \
                  socket (e.g. membership of the docker group), or set DOCKER_HOST to its address."
+            } else if url.starts_with("ssh://") {
+                "Check that `ssh` reaches the host without a password prompt and that the docker \
+                 CLI is installed there (bollard runs `docker system dial-stdio` over ssh)."
+            } else {
+                "Check that the engine listens there (dockerd -H), and for TLS that \
+                 DOCKER_CERT_PATH holds key.pem, cert.pem and ca.pem."
+            };
+            EngineUnreachable(format!(
+                "cannot reach the Docker engine of host {} at {url} ({}): {e}.\n{fix}",
+                spec.name, spec.origin
             ))
         };
-        let docker = Docker::connect_with_defaults().map_err(|e| unreachable(&e))?;
-        DockerEngine::negotiate("local", url.clone(), docker)
+        let endpoint = connect::endpoint(url, &connect::docker_config_dir(), connect::env_tls())
+            .map_err(|e| unreachable(&e))?;
+        let docker = connect::client(&endpoint).map_err(|e| unreachable(&e))?;
+        DockerEngine::negotiate(&spec.name, url.clone(), docker)
             .await
             .map_err(|e| unreachable(&e).into())
+    }
+
+    /// Reached through a unix socket: the host is this machine.
+    fn is_local(&self) -> bool {
+        self.url.starts_with("unix://")
+    }
+
+    async fn image(&self) -> Result<String> {
+        self.image
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .context("the image must be prepared first")
     }
 
     /// Agrees on an API version the daemon speaks and checks that it answers.
@@ -78,6 +111,27 @@ impl DockerEngine {
             .insert(run_id.to_string());
     }
 
+    /// The volumes of a run (or of every run), after their containers are gone.
+    async fn remove_volumes(&self, run_id: Option<&str>) -> Removal {
+        let mut removal = Removal::default();
+        match volume::list_ours(&self.docker, run_id).await {
+            Ok(names) => {
+                for name in names {
+                    match volume::remove(&self.docker, &name).await {
+                        Ok(()) => removal.removed.push(format!("volume {name}")),
+                        Err(e) => removal
+                            .failed
+                            .push(format!("volume {name} on {}: {e:#}", self.host)),
+                    }
+                }
+            }
+            Err(e) => removal
+                .failed
+                .push(format!("the volumes on {}: {e:#}", self.host)),
+        }
+        removal
+    }
+
     async fn remove_listed(&self, names: Vec<String>) -> Removal {
         let mut removal = Removal::default();
         for name in names {
@@ -103,24 +157,62 @@ impl Engine for DockerEngine {
     }
 
     async fn prepare(&self, say: &(dyn Fn(String) + Send + Sync)) -> Result<String> {
+        if let Some(tag) = self
+            .image
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
+            return Ok(tag);
+        }
         let (tag, built) = image::ensure(&self.docker, &|line| say(line.to_string()))
             .await
             .with_context(|| format!("the image on {} ({})", self.host, self.url))?;
         say(match built {
-            image::Built::UpToDate => format!("Image {tag} is up to date"),
-            image::Built::Built { steps } => format!("Built image {tag} ({steps} steps)"),
+            image::Built::UpToDate => format!("Image {tag} is up to date on {}", self.host),
+            image::Built::Built { steps } => {
+                format!("Built image {tag} on {} ({steps} steps)", self.host)
+            }
         });
         *self.image.lock().unwrap_or_else(PoisonError::into_inner) = Some(tag.clone());
         Ok(tag)
     }
 
+    async fn facts(&self, say: &(dyn Fn(String) + Send + Sync)) -> Result<HostFacts> {
+        let info = self
+            .docker
+            .info()
+            .await
+            .with_context(|| format!("asking the engine of {} what it is", self.host))?;
+        let mut facts = if self.is_local() {
+            HostFacts::local(Runtime::Docker)
+        } else {
+            let image = self.prepare(say).await?;
+            container::probe(&self.docker, &image, &self.user)
+                .await
+                .with_context(|| format!("probing host {} with a container", self.host))?
+        };
+        facts.name = self.host.clone();
+        facts.hostname = info.name.or(facts.hostname);
+        facts.engine = self.info();
+        Ok(facts)
+    }
+
+    async fn ship(
+        &self,
+        run_id: &str,
+        files: Vec<ShippedFile>,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<String> {
+        self.remember(run_id);
+        let image = self.image().await?;
+        volume::ship(&self.docker, &image, run_id, files, progress)
+            .await
+            .with_context(|| format!("shipping the corpus to {}", self.host))
+    }
+
     async fn start(&self, spec: &WorkerSpec) -> Result<WorkerHandle> {
-        let image = self
-            .image
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-            .context("the image must be prepared before workers start")?;
+        let image = self.image().await?;
         // Remembered before anything exists, so a container created just before an error
         // or a signal is still found by its label.
         self.remember(&spec.run_id);
@@ -132,7 +224,7 @@ impl Engine for DockerEngine {
     }
 
     async fn local_pids(&self, run_id: &str) -> Option<Vec<u32>> {
-        if !self.url.starts_with("unix://") {
+        if !self.is_local() {
             return None;
         }
         let mut pids = Vec::new();
@@ -146,7 +238,7 @@ impl Engine for DockerEngine {
     }
 
     async fn remove_run(&self, run_id: &str) -> Removal {
-        match container::list_ours(&self.docker, Some(run_id)).await {
+        let mut removal = match container::list_ours(&self.docker, Some(run_id)).await {
             Ok(names) => self.remove_listed(names).await,
             Err(e) => Removal {
                 removed: Vec::new(),
@@ -155,7 +247,9 @@ impl Engine for DockerEngine {
                     self.host
                 )],
             },
-        }
+        };
+        removal.merge(self.remove_volumes(Some(run_id)).await);
+        removal
     }
 
     async fn remove_started(&self) -> Removal {
@@ -177,6 +271,8 @@ impl Engine for DockerEngine {
         let names = container::list_ours(&self.docker, None)
             .await
             .with_context(|| format!("listing our containers on {}", self.host))?;
-        Ok(self.remove_listed(names).await)
+        let mut removal = self.remove_listed(names).await;
+        removal.merge(self.remove_volumes(None).await);
+        Ok(removal)
     }
 }

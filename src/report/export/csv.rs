@@ -6,7 +6,7 @@
 use anyhow::{Context, Result};
 
 use super::Exporter;
-use crate::report::model::{Report, StepResult};
+use crate::report::model::{HostFigures, Report, StepResult};
 
 pub const CSV_FILE_NAME: &str = "scaling_analysis.csv";
 
@@ -60,7 +60,10 @@ impl Exporter for Csv {
             }
         }
         for step in &report.steps {
-            writer.write_record(row(report, step))?;
+            writer.write_record(row(report, step, None))?;
+            for host in &step.per_host {
+                writer.write_record(row(report, step, Some(host)))?;
+            }
         }
         writer
             .into_inner()
@@ -93,29 +96,50 @@ pub fn set_aside_if_foreign(dir: &std::path::Path) -> Result<Option<std::path::P
     Ok(Some(aside))
 }
 
-/// The cells of one step's row, in [`HEADER`] order. Missing figures are empty cells, not
-/// zeros, so that averages stay honest.
-pub fn row(report: &Report, step: &StepResult) -> Vec<String> {
-    let ci = step.total_pages_per_sec_ci95;
-    let eff = step.efficiency_ci95_pct;
+/// The cells of one step's row (all its hosts, or one), in [`HEADER`] order. Missing
+/// figures are empty cells, not zeros, so that averages stay honest.
+pub fn row(report: &Report, step: &StepResult, host: Option<&HostFigures>) -> Vec<String> {
+    let (name, containers, total, ci, eff, eff_ci, label) = match host {
+        Some(h) => (
+            h.host.clone(),
+            h.containers,
+            h.total_pages_per_sec,
+            h.total_pages_per_sec_ci95,
+            h.efficiency_pct,
+            h.efficiency_ci95_pct,
+            None,
+        ),
+        None => (
+            if report.hosts.len() == 1 {
+                report.hosts[0].name.clone()
+            } else {
+                "all".to_string()
+            },
+            step.containers,
+            step.total_pages_per_sec,
+            step.total_pages_per_sec_ci95,
+            step.efficiency_pct,
+            step.efficiency_ci95_pct,
+            step.efficiency_label,
+        ),
+    };
     vec![
         report
             .timestamp
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         report.run_id.clone(),
-        report.host.name.clone(),
+        name,
         report.schedule.kind.label().to_string(),
-        step.containers.to_string(),
-        number(Some(step.total_pages_per_sec)),
+        containers.to_string(),
+        number(Some(total)),
         number(ci.map(|c| c[0])),
         number(ci.map(|c| c[1])),
         number(Some(step.per_container_mean)),
         number(Some(step.per_container_stddev)),
-        number(step.efficiency_pct),
-        number(eff.map(|c| c[0])),
-        number(eff.map(|c| c[1])),
-        step.efficiency_label
-            .map_or_else(String::new, |b| b.label().to_string()),
+        number(eff),
+        number(eff_ci.map(|c| c[0])),
+        number(eff_ci.map(|c| c[1])),
+        label.map_or_else(String::new, |b| b.label().to_string()),
         step.pairs.to_string(),
         number(report.start_skew_ms),
         report.status.label().to_string(),

@@ -33,6 +33,24 @@ pub fn render_markdown(r: &Report) -> String {
         r.status.label()
     );
     out.push_str(&table(&machine(r)));
+    if r.hosts.len() > 1 {
+        out.push_str(
+            "\n| Host | Containers | Pages/s (95% CI) | Efficiency on this host |\n|---|---:|---|---|\n",
+        );
+        for h in &r.hosts {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                h.name,
+                h.containers,
+                throughput(h.total_pages_per_sec, h.total_pages_per_sec_ci95),
+                h.efficiency_pct.map_or_else(
+                    || "n/a".to_string(),
+                    |e| with_interval(e, h.efficiency_ci95_pct.map(|[a, b]| (a, b)))
+                )
+            );
+        }
+    }
     out.push_str("\n## Settings\n\n");
     out.push_str(&table(&settings(r)));
     out.push_str("\n## Results\n\n");
@@ -127,11 +145,7 @@ pub fn render_markdown(r: &Report) -> String {
              |---:|---:|---:|---:|---|\n",
         );
         for u in &r.host_usage {
-            let named: Vec<String> = u
-                .top_processes
-                .iter()
-                .map(|p| p.describe())
-                .collect();
+            let named: Vec<String> = u.top_processes.iter().map(|p| p.describe()).collect();
             let _ = writeln!(
                 out,
                 "| {} | {:.1}% | {:.1}% | {:.1}% | {} |",
@@ -159,46 +173,63 @@ pub fn render_markdown(r: &Report) -> String {
 }
 
 fn machine(r: &Report) -> Vec<(&'static str, String)> {
-    let host = &r.host;
     let unknown = || "unknown".to_string();
-    let mut rows = vec![
-        ("Host", host.hostname.clone().unwrap_or_else(unknown)),
-        ("CPU", host.cpu_model.clone().unwrap_or_else(unknown)),
-        ("Logical CPUs", host.cores.to_string()),
-        (
-            "Memory",
-            host.memory_bytes.map_or_else(unknown, |b| {
-                format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64)
-            }),
-        ),
-        ("Kernel", host.kernel.clone().unwrap_or_else(unknown)),
-        (
-            "Engine",
-            match (&host.engine.version, &host.engine.api_version) {
-                (Some(v), Some(api)) => format!("{} {v} (API {api})", host.engine.kind),
-                (Some(v), None) => format!("{} {v}", host.engine.kind),
-                _ => host.engine.kind.clone(),
-            },
-        ),
-        (
-            "CPU used by others before the run",
-            host.busy_pct_before_run
-                .map_or_else(|| "not measured".to_string(), |p| format!("{p:.0}%")),
-        ),
-    ];
-    if let Some(t) = &host.topology {
-        rows.push((
-            "Topology",
-            format!(
-                "{} CPUs on {} physical cores, {} package(s), {} NUMA node(s), SMT {}",
-                t.cpus,
-                t.physical_cores,
-                t.packages,
-                t.numa_nodes,
-                if t.smt { "on" } else { "off" }
+    let mut rows = Vec::new();
+    for host in &r.hosts {
+        rows.extend([
+            (
+                "Host",
+                format!(
+                    "{} ({}, {})",
+                    host.name,
+                    host.url,
+                    host.hostname.clone().unwrap_or_else(unknown)
+                ),
             ),
-        ));
+            ("CPU", host.cpu_model.clone().unwrap_or_else(unknown)),
+            ("Logical CPUs", host.cores.to_string()),
+            (
+                "Memory",
+                host.memory_bytes.map_or_else(unknown, |b| {
+                    format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64)
+                }),
+            ),
+            ("Kernel", host.kernel.clone().unwrap_or_else(unknown)),
+            (
+                "Engine",
+                match (&host.engine.version, &host.engine.api_version) {
+                    (Some(v), Some(api)) => format!("{} {v} (API {api})", host.engine.kind),
+                    (Some(v), None) => format!("{} {v}", host.engine.kind),
+                    _ => host.engine.kind.clone(),
+                },
+            ),
+            ("Corpus", host.data.clone()),
+        ]);
+        if let Some(t) = &host.topology {
+            rows.push((
+                "Topology",
+                format!(
+                    "{} CPUs on {} physical cores, {} package(s), {} NUMA node(s), SMT {}",
+                    t.cpus,
+                    t.physical_cores,
+                    t.packages,
+                    t.numa_nodes,
+                    if t.smt { "on" } else { "off" }
+                ),
+            ));
+        }
+        if let (Some(o), Some(u)) = (host.clock_offset_ms, host.clock_uncertainty_ms) {
+            rows.push((
+                "Clock against this machine's",
+                format!("{o:+.3} ms (± {u:.3} ms)"),
+            ));
+        }
     }
+    rows.push((
+        "CPU used by others before the run",
+        r.busy_pct_before_run
+            .map_or_else(|| "not measured".to_string(), |p| format!("{p:.0}%")),
+    ));
     rows
 }
 

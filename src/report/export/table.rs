@@ -132,6 +132,28 @@ fn summary(report: &Report) -> Vec<String> {
             format!("{:.0} pages/sec", report.avg_pages_per_sec_per_container),
         ));
     }
+    if report.hosts.len() > 1 {
+        for h in &report.hosts {
+            let eff = h.efficiency_pct.map_or_else(String::new, |e| {
+                format!(
+                    ", efficiency on this host {}",
+                    with_interval(e, h.efficiency_ci95_pct.map(|[a, b]| (a, b)))
+                )
+            });
+            let clock = match (h.clock_offset_ms, h.clock_uncertainty_ms) {
+                (Some(o), Some(u)) => format!("; clock {o:+.3} ms (± {u:.3})"),
+                _ => String::new(),
+            };
+            lines.push(labelled(
+                &format!("Host {}", h.name),
+                format!(
+                    "{} container(s), {}{eff}{clock}",
+                    h.containers,
+                    throughput(h.total_pages_per_sec, h.total_pages_per_sec_ci95)
+                ),
+            ));
+        }
+    }
     if let Some(b) = &report.baseline {
         let per_cpu: Vec<String> = b
             .per_cpu
@@ -180,6 +202,15 @@ fn summary(report: &Report) -> Vec<String> {
         ));
     }
     lines.push(labelled("Start skew", skew(report)));
+    if let Some(step) = report.steps.iter().find(|s| s.containers == n && n > 1) {
+        lines.push(labelled(
+            "Measured together",
+            format!(
+                "{:.2} s of the {:.2} s of its slots (the rest is start skew)",
+                step.together_s, step.seconds
+            ),
+        ));
+    }
     let busy: Vec<String> = report
         .host_usage
         .iter()
