@@ -363,7 +363,7 @@ fn no_cleanup_keeps_hardened_containers_until_cleanup_removes_them() {
     let out = Command::new(BIN).arg("cleanup").output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("Removed 1 container"),
+        String::from_utf8_lossy(&out.stdout).contains("removed 1 container"),
         "{}",
         text(&out)
     );

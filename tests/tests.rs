@@ -3,6 +3,7 @@
 //! is the test bed. One test binary, so that the Docker tests share one lock (they pin
 //! containers to the same cores) and one set of helpers ([`util`]).
 
+mod hosts;
 mod interrupt;
 mod run;
 mod util;

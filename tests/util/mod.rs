@@ -391,3 +391,125 @@ pub fn inspect(name: &str) -> Value {
     let inspect: Value = serde_json::from_slice(&out.stdout).unwrap();
     inspect[0].clone()
 }
+
+/// The second Docker daemon of the tests (scripts/second-host.sh): its addresses, read
+/// from the environment `.ci/run` sets, or from the script, which starts it when it does
+/// not run yet (it is then stopped when the tests end).
+pub struct SecondHost {
+    pub unix: String,
+    pub tcp: String,
+    pub tls: String,
+    pub certs: String,
+}
+
+pub fn second_host() -> &'static SecondHost {
+    static HOST: OnceLock<SecondHost> = OnceLock::new();
+    HOST.get_or_init(|| {
+        let var = |k: &str| std::env::var(k).ok();
+        if let (Some(unix), Some(tcp), Some(tls), Some(certs)) = (
+            var("DB_SECOND_HOST_UNIX"),
+            var("DB_SECOND_HOST_TCP"),
+            var("DB_SECOND_HOST_TLS"),
+            var("DB_SECOND_HOST_CERTS"),
+        ) {
+            return SecondHost {
+                unix,
+                tcp,
+                tls,
+                certs,
+            };
+        }
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/second-host.sh");
+        let already = Command::new(script).arg("env").output().unwrap();
+        let running = String::from_utf8_lossy(&already.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("DB_SECOND_HOST_UNIX="))
+            .is_some_and(|url| {
+                Command::new("docker")
+                    .args(["-H", url, "version"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            });
+        let out = Command::new(script).arg("start").output().unwrap();
+        assert!(
+            out.status.success(),
+            "starting the second host: {}",
+            text(&out)
+        );
+        if !running {
+            extern "C" fn stop() {
+                let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/second-host.sh");
+                let _ = Command::new(script).arg("stop").status();
+            }
+            // SAFETY: registers a plain function with no captured state, run once at exit.
+            unsafe {
+                libc::atexit(stop);
+            }
+        }
+        let env = String::from_utf8_lossy(&out.stdout).to_string();
+        let get = |k: &str| {
+            env.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}=")))
+                .unwrap_or_else(|| panic!("{k} missing from the script's output:\n{env}"))
+                .to_string()
+        };
+        SecondHost {
+            unix: get("DB_SECOND_HOST_UNIX"),
+            tcp: get("DB_SECOND_HOST_TCP"),
+            tls: get("DB_SECOND_HOST_TLS"),
+            certs: get("DB_SECOND_HOST_CERTS"),
+        }
+    })
+}
+
+/// Names of containers carrying `label` on the engine at `url`.
+pub fn containers_on(url: &str, label: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["-H", url, "ps", "-a", "--format", "{{.Names}}", "--filter"])
+        .arg(format!("label={label}"))
+        .output()
+        .expect("the docker CLI");
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// Names of volumes carrying our label on the engine at `url`.
+pub fn volumes_on(url: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args([
+            "-H",
+            url,
+            "volume",
+            "ls",
+            "--format",
+            "{{.Name}}",
+            "--filter",
+            "label=distributed-benchmark",
+        ])
+        .output()
+        .expect("the docker CLI");
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// A hosts file: the system engine with CPU 0, and `second` (at `url`) with CPU 1.
+pub fn two_hosts_file(dir: &Path, url: &str, extra_second: &str) -> PathBuf {
+    let path = dir.join("hosts.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "hosts:\n  - name: local\n    url: unix:///var/run/docker.sock\n    cpus: \"0\"\n  \
+             - name: second\n    url: {url}\n    cpus: \"1\"\n{extra_second}"
+        ),
+    )
+    .unwrap();
+    path
+}

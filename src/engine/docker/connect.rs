@@ -22,25 +22,33 @@ pub enum Endpoint {
     Ssh(String),
 }
 
-/// The endpoint `url` names. A context is looked up in `docker_config` (`~/.docker`).
-pub fn endpoint(
-    url: &str,
-    docker_config: &Path,
-    env_tls: Option<PathBuf>,
-) -> Result<Endpoint, String> {
-    let certs_or = |default: &Path| env_tls.clone().unwrap_or_else(|| default.to_path_buf());
+/// How the environment asks for TLS, as the docker CLI reads it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsEnv {
+    /// `DOCKER_CERT_PATH`: the folder of key.pem, cert.pem and ca.pem.
+    pub cert_path: Option<PathBuf>,
+    /// `DOCKER_TLS_VERIFY` is set: tcp:// addresses use TLS too.
+    pub verify: bool,
+}
+
+/// The endpoint `url` names. A context is looked up in `docker_config` (`~/.docker`),
+/// which is also where TLS files are looked for without `DOCKER_CERT_PATH`.
+pub fn endpoint(url: &str, docker_config: &Path, tls: &TlsEnv) -> Result<Endpoint, String> {
+    let certs = || {
+        tls.cert_path
+            .clone()
+            .unwrap_or_else(|| docker_config.to_path_buf())
+    };
     match url.split_once("://") {
         Some(("unix", _)) => Ok(Endpoint::Unix(url.to_string())),
-        Some(("tcp", _)) | Some(("http", _)) => Ok(match &env_tls {
-            Some(certs) if url.starts_with("tcp://") => Endpoint::Tls {
-                addr: url.to_string(),
-                certs: certs.clone(),
-            },
-            _ => Endpoint::Http(url.to_string()),
+        Some(("tcp", _)) if tls.verify => Ok(Endpoint::Tls {
+            addr: url.to_string(),
+            certs: certs(),
         }),
+        Some(("tcp", _)) | Some(("http", _)) => Ok(Endpoint::Http(url.to_string())),
         Some(("https", _)) => Ok(Endpoint::Tls {
             addr: url.to_string(),
-            certs: certs_or(docker_config),
+            certs: certs(),
         }),
         Some(("ssh", _)) => Ok(Endpoint::Ssh(url.to_string())),
         Some((scheme, _)) => Err(format!(
@@ -83,7 +91,7 @@ fn context(name: &str, docker_config: &Path) -> Result<Endpoint, String> {
             certs: tls,
         });
     }
-    endpoint(host, docker_config, None)
+    endpoint(host, docker_config, &TlsEnv::default())
 }
 
 /// A client for `endpoint` (no request is made yet).
@@ -124,16 +132,14 @@ pub fn docker_config_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".docker"))
 }
 
-/// The TLS folder the environment asks for, as the docker CLI reads it: with
-/// `DOCKER_TLS_VERIFY` set, `DOCKER_CERT_PATH` (or the config folder).
-pub fn env_tls() -> Option<PathBuf> {
-    std::env::var_os("DOCKER_TLS_VERIFY")
-        .filter(|v| !v.is_empty() && v != "0")
-        .map(|_| {
-            std::env::var_os("DOCKER_CERT_PATH")
-                .map(PathBuf::from)
-                .unwrap_or_else(docker_config_dir)
-        })
+/// What the environment says about TLS (`DOCKER_CERT_PATH`, `DOCKER_TLS_VERIFY`).
+pub fn env_tls() -> TlsEnv {
+    TlsEnv {
+        cert_path: std::env::var_os("DOCKER_CERT_PATH")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
+        verify: std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty() && v != "0"),
+    }
 }
 
 #[cfg(test)]
@@ -195,7 +201,7 @@ mod tests {
         std::fs::create_dir_all(&tls).unwrap();
         std::fs::write(tls.join("cert.pem"), "x").unwrap();
         assert_eq!(
-            endpoint("lab", dir.path(), None),
+            endpoint("lab", dir.path(), &TlsEnv::default()),
             Ok(Endpoint::Tls {
                 addr: "tcp://10.0.0.5:2375".into(),
                 certs: tls

@@ -58,7 +58,7 @@ impl DockerEngine {
                 spec.name, spec.origin
             ))
         };
-        let endpoint = connect::endpoint(url, &connect::docker_config_dir(), connect::env_tls())
+        let endpoint = connect::endpoint(url, &connect::docker_config_dir(), &connect::env_tls())
             .map_err(|e| unreachable(&e))?;
         let docker = connect::client(&endpoint).map_err(|e| unreachable(&e))?;
         DockerEngine::negotiate(&spec.name, url.clone(), docker)

@@ -1,0 +1,380 @@
+//! Several hosts, for real: the system Docker daemon and a second, independent daemon on
+//! this machine (scripts/second-host.sh), reached over its unix socket, over TCP on
+//! 127.0.0.1, and over TLS with certificates the script made. One core on each.
+
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::util::*;
+
+const SYSTEM: &str = "unix:///var/run/docker.sock";
+
+/// No container or volume of `run_id` on either host.
+fn assert_nothing_left_on_both(run_id: &str) {
+    let label = format!("distributed-benchmark.run={run_id}");
+    let second = second_host();
+    assert_eq!(
+        containers_on(SYSTEM, &label),
+        Vec::<String>::new(),
+        "on the system daemon"
+    );
+    assert_eq!(
+        containers_on(&second.unix, &label),
+        Vec::<String>::new(),
+        "on the second daemon"
+    );
+    for url in [SYSTEM, second.unix.as_str()] {
+        let left: Vec<String> = volumes_on(url)
+            .into_iter()
+            .filter(|v| v.contains(run_id))
+            .collect();
+        assert_eq!(left, Vec::<String>::new(), "volumes on {url}");
+    }
+}
+
+fn host<'a>(json: &'a Value, name: &str) -> &'a Value {
+    json["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == name)
+        .unwrap_or_else(|| panic!("no host {name}: {}", json["hosts"]))
+}
+
+/// Issue 10's "done when": across the system daemon and a second daemon reached over TCP,
+/// one core on each: per-host and total figures, the offsets, the start skew; nothing of
+/// the run left on either host but the image.
+#[test]
+fn a_run_across_two_hosts_reports_each_and_the_total() {
+    let _lock = docker_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = two_hosts_file(dir.path(), &second_host().tcp, "");
+    let out = run(
+        &[
+            "--hosts",
+            hosts.to_str().unwrap(),
+            "--containers",
+            "2",
+            "--duration",
+            "6",
+            "--data-dir",
+            corpus_str(),
+        ],
+        dir.path(),
+    );
+    // The second host cannot see this machine's folder as its own unless shipped: here
+    // it can (it is the same machine), so the folder is mounted on both.
+    assert!(out.status.success(), "{}", text(&out));
+    let json = the_results(dir.path());
+    let containers = json["containers"].as_array().unwrap();
+    let placed: Vec<(String, u64)> = containers
+        .iter()
+        .map(|c| {
+            (
+                c["host"].as_str().unwrap().to_string(),
+                c["cpu"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        placed,
+        [("local".to_string(), 0), ("second".to_string(), 1)]
+    );
+    for name in ["local", "second"] {
+        let h = host(&json, name);
+        assert_eq!(h["containers"], 1, "{h}");
+        assert!(h["total_pages_per_sec"].as_f64().unwrap() > 0.0, "{h}");
+        assert!(
+            h["clock_offset_ms"].as_f64().is_some() && h["clock_uncertainty_ms"].as_f64().is_some(),
+            "{h}"
+        );
+        assert!(h["engine"]["version"].is_string(), "{h}");
+        assert!(
+            h["cores"].as_u64().unwrap() >= 2,
+            "read through the engine: {h}"
+        );
+    }
+    assert_eq!(host(&json, "second")["url"], second_host().tcp.as_str());
+    let total = json["total_pages_per_sec"].as_f64().unwrap();
+    let sum = host(&json, "local")["total_pages_per_sec"]
+        .as_f64()
+        .unwrap()
+        + host(&json, "second")["total_pages_per_sec"]
+            .as_f64()
+            .unwrap();
+    assert!((total - sum).abs() < 1e-6 * total, "{total} {sum}");
+    let skew = json["start_skew_ms"].as_f64().unwrap();
+    assert!(skew < 50.0, "windows opened {skew} ms apart across hosts");
+    assert_eq!(json["steps"][1]["per_host"].as_array().unwrap().len(), 2);
+    assert!(json["scaling_efficiency_ci95_pct"].is_array());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Host local:") && stdout.contains("Host second:"),
+        "{stdout}"
+    );
+    let csv = std::fs::read_to_string(dir.path().join("scaling_analysis.csv")).unwrap();
+    assert!(
+        csv.lines().any(|l| l.contains(",second,")),
+        "per-host rows:\n{csv}"
+    );
+    assert_nothing_left_on_both(json["run_id"].as_str().unwrap());
+}
+
+/// `--ship-corpus`: no folder is shared; the corpus is uploaded to each host into a volume
+/// of the run, which is gone afterwards. The second host is reached over TLS.
+#[test]
+fn ship_corpus_works_with_no_path_shared_over_tls() {
+    let _lock = docker_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let second = second_host();
+    let https = second.tls.replacen("tcp://", "https://", 1);
+    let hosts = two_hosts_file(dir.path(), &https, "");
+    let out = Command::new(BIN)
+        .args(QUICK)
+        .args([
+            "--hosts",
+            hosts.to_str().unwrap(),
+            "--containers",
+            "2",
+            "--duration",
+            "4",
+            "--ship-corpus",
+            "--data-dir",
+            corpus_str(),
+            "--output-dir",
+        ])
+        .arg(dir.path())
+        .env("DOCKER_CERT_PATH", &second.certs)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Shipped to local into volume")
+            && stderr.contains("Shipped to second into volume"),
+        "{stderr}"
+    );
+    let json = the_results(dir.path());
+    for name in ["local", "second"] {
+        assert_eq!(
+            host(&json, name)["data"],
+            "shipped into a volume of the run"
+        );
+    }
+    for w in json["workers"].as_array().unwrap() {
+        assert_eq!(w["status"], "ok", "{w}");
+        assert!(
+            w["slots"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["pages"].as_u64().unwrap() > 0)
+        );
+    }
+    assert_nothing_left_on_both(json["run_id"].as_str().unwrap());
+}
+
+#[test]
+fn a_host_unreachable_at_start_is_named_and_nothing_starts_anywhere() {
+    let _lock = docker_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = two_hosts_file(dir.path(), "tcp://127.0.0.1:9", "");
+    let before = containers_with("distributed-benchmark");
+    let out = run(
+        &[
+            "--hosts",
+            hosts.to_str().unwrap(),
+            "--containers",
+            "2",
+            "--duration",
+            "4",
+            "--data-dir",
+            corpus_str(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("host second") && stderr.contains("tcp://127.0.0.1:9"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hosts[1]"),
+        "names where it was given: {stderr}"
+    );
+    assert_eq!(
+        containers_with("distributed-benchmark"),
+        before,
+        "nothing started on local"
+    );
+    assert!(results_files(dir.path()).is_empty());
+}
+
+#[test]
+fn a_container_killed_on_the_second_host_fails_the_run_and_the_first_is_saved() {
+    let _lock = docker_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let second = second_host();
+    let hosts = two_hosts_file(dir.path(), &second.unix, "");
+    let mut run = Run::start(&[
+        "--hosts",
+        hosts.to_str().unwrap(),
+        "--containers",
+        "2",
+        "--duration",
+        "30",
+    ]);
+    run.wait_for_line("[4/4] Measuring");
+    let victim = wait_for(|| {
+        containers_on(&second.unix, "distributed-benchmark.index=2")
+            .into_iter()
+            .next()
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let kill = Command::new("docker")
+        .args(["-H", &second.unix, "kill", &victim])
+        .output()
+        .unwrap();
+    assert!(kill.status.success(), "{}", text(&kill));
+    let ended = run.end();
+    assert_eq!(ended.code, Some(4), "{ended}");
+    let json = the_results(ended.out());
+    assert_eq!(json["status"], "worker_failed");
+    let workers = json["workers"].as_array().unwrap();
+    assert_eq!(
+        (workers[0]["host"].as_str(), workers[0]["status"].as_str()),
+        (Some("local"), Some("ok"))
+    );
+    assert_eq!(workers[1]["host"], "second");
+    assert_ne!(workers[1]["status"], "ok");
+    assert!(
+        !workers[0]["slots"].as_array().unwrap().is_empty(),
+        "the first host's results are kept"
+    );
+    assert_nothing_left_on_both(json["run_id"].as_str().unwrap());
+}
+
+#[test]
+fn ctrl_c_across_two_hosts_cleans_both() {
+    let _lock = docker_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = two_hosts_file(dir.path(), &second_host().tcp, "");
+    let mut run = Run::start(&[
+        "--hosts",
+        hosts.to_str().unwrap(),
+        "--containers",
+        "2",
+        "--duration",
+        "30",
+    ]);
+    run.wait_for_line("[4/4] Measuring");
+    std::thread::sleep(Duration::from_millis(1500));
+    run.signal("INT");
+    let ended = run.end();
+    assert_eq!(ended.code, Some(130), "{ended}");
+    let json = the_results(ended.out());
+    assert_eq!(json["status"], "interrupted");
+    assert_nothing_left_on_both(json["run_id"].as_str().unwrap());
+}
+
+#[test]
+fn cleanup_cleans_every_host_given() {
+    let _lock = docker_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let second = second_host();
+    let hosts = two_hosts_file(dir.path(), &second.unix, "");
+    let out = run(
+        &[
+            "--hosts",
+            hosts.to_str().unwrap(),
+            "--containers",
+            "2",
+            "--duration",
+            "2",
+            "--no-cleanup",
+            "--ship-corpus",
+            "--data-dir",
+            corpus_str(),
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let run_id = the_results(dir.path())["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let label = format!("distributed-benchmark.run={run_id}");
+    assert_eq!(
+        containers_on(&second.unix, &label).len(),
+        1,
+        "kept on the second host"
+    );
+    assert_eq!(containers_on(SYSTEM, &label).len(), 1, "kept on the first");
+    let out = Command::new(BIN)
+        .args(["cleanup", "--hosts", hosts.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("local: removed 1 container(s) and 1 volume(s)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("second: removed 1 container(s) and 1 volume(s)"),
+        "{stdout}"
+    );
+    assert_nothing_left_on_both(&run_id);
+}
+
+/// A host whose clock is 5 ms ahead: the pings find the offset, and the windows still
+/// open together in true time (the skew, corrected, stays small).
+#[test]
+fn a_clock_offset_is_measured_and_corrected() {
+    let _lock = docker_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = two_hosts_file(dir.path(), &second_host().tcp, "");
+    let out = run(
+        &[
+            "--hosts",
+            hosts.to_str().unwrap(),
+            "--containers",
+            "2",
+            "--duration",
+            "3",
+            "--data-dir",
+            corpus_str(),
+            "--inject-clock-skew",
+            "5000000@2",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let json = the_results(dir.path());
+    let second = host(&json, "second");
+    let offset = second["clock_offset_ms"].as_f64().unwrap();
+    let uncertainty = second["clock_uncertainty_ms"].as_f64().unwrap();
+    assert!(
+        (offset - 5.0).abs() <= uncertainty + 0.5,
+        "{offset} ± {uncertainty}"
+    );
+    let local = host(&json, "local")["clock_offset_ms"].as_f64().unwrap();
+    assert!(local.abs() < 1.0, "{local}");
+    let skew = json["start_skew_ms"].as_f64().unwrap();
+    assert!(
+        skew < 2.0,
+        "corrected for the offset, the windows opened together: {skew} ms"
+    );
+    // The worker's own instants are in its clock, 5 ms ahead.
+    let raw: Vec<i64> = json["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["window_start_unix_ns"].as_i64().unwrap())
+        .collect();
+    let apart_ms = (raw[1] - raw[0]) as f64 / 1e6;
+    assert!((apart_ms - 5.0).abs() < 2.0, "{apart_ms}");
+}
