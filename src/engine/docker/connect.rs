@@ -149,33 +149,53 @@ mod tests {
     #[test]
     fn addresses_name_their_transport() {
         let cfg = Path::new("/nonexistent");
+        let none = TlsEnv::default();
+        let certs = TlsEnv {
+            cert_path: Some("/certs".into()),
+            verify: false,
+        };
         assert_eq!(
-            endpoint("unix:///var/run/docker.sock", cfg, None),
+            endpoint("unix:///var/run/docker.sock", cfg, &none),
             Ok(Endpoint::Unix("unix:///var/run/docker.sock".into()))
         );
         assert_eq!(
-            endpoint("tcp://127.0.0.1:2375", cfg, None),
+            endpoint("tcp://127.0.0.1:2375", cfg, &certs),
             Ok(Endpoint::Http("tcp://127.0.0.1:2375".into()))
         );
+        let verify = TlsEnv {
+            verify: true,
+            ..certs.clone()
+        };
         assert_eq!(
-            endpoint("tcp://127.0.0.1:2376", cfg, Some("/certs".into())),
+            endpoint("tcp://127.0.0.1:2376", cfg, &verify),
             Ok(Endpoint::Tls {
                 addr: "tcp://127.0.0.1:2376".into(),
                 certs: "/certs".into()
             }),
             "DOCKER_TLS_VERIFY turns tcp:// into TLS"
         );
-        assert!(matches!(
-            endpoint("https://h:2376", cfg, None),
-            Ok(Endpoint::Tls { .. })
-        ));
         assert_eq!(
-            endpoint("ssh://me@box", cfg, None),
+            endpoint("https://h:2376", cfg, &certs),
+            Ok(Endpoint::Tls {
+                addr: "https://h:2376".into(),
+                certs: "/certs".into()
+            })
+        );
+        assert_eq!(
+            endpoint("https://h:2376", cfg, &none),
+            Ok(Endpoint::Tls {
+                addr: "https://h:2376".into(),
+                certs: cfg.to_path_buf()
+            }),
+            "without DOCKER_CERT_PATH, the docker config folder"
+        );
+        assert_eq!(
+            endpoint("ssh://me@box", cfg, &none),
             Ok(Endpoint::Ssh("ssh://me@box".into()))
         );
-        let e = endpoint("ftp://x", cfg, None).unwrap_err();
+        let e = endpoint("ftp://x", cfg, &none).unwrap_err();
         assert!(e.contains("ftp://"), "{e}");
-        let e = endpoint("nosuchcontext", cfg, None).unwrap_err();
+        let e = endpoint("nosuchcontext", cfg, &none).unwrap_err();
         assert!(e.contains("docker context ls"), "{e}");
     }
 
@@ -194,7 +214,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            endpoint("lab", dir.path(), None),
+            endpoint("lab", dir.path(), &TlsEnv::default()),
             Ok(Endpoint::Http("tcp://10.0.0.5:2375".into()))
         );
         let tls = dir.path().join("contexts/tls").join(&id).join("docker");
