@@ -309,6 +309,7 @@ pub fn plan(
     let worker = WorkerArgs {
         data_dirs: inputs_abs.clone(),
         duration: duration_s,
+        passes: None,
         warmup: warmup_s,
         barrier: None,
         id: None,

@@ -30,6 +30,11 @@ pub struct WorkerArgs {
     /// Length of the measured window, in seconds.
     #[arg(long, default_value_t = 10.0, value_name = "S")]
     pub duration: f64,
+    /// Measure exactly N passes over the files instead of a timed window (--duration is
+    /// then ignored): a fixed amount of work, so that instruction counts of two builds
+    /// can be compared (bench/instructions.sh).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub passes: Option<u64>,
     /// Seconds of unmeasured extraction before the window (or before reporting ready).
     #[arg(long, default_value_t = 0.0, value_name = "S")]
     pub warmup: f64,
@@ -90,6 +95,9 @@ impl WorkerArgs {
             push("--data-dir", dir.display().to_string());
         }
         push("--duration", self.duration.to_string());
+        if let Some(n) = self.passes {
+            push("--passes", n.to_string());
+        }
         push("--warmup", self.warmup.to_string());
         if let Some(dir) = &self.barrier {
             push("--barrier", dir.display().to_string());
@@ -219,13 +227,12 @@ fn run_inner(args: &WorkerArgs, out: &mut Emitter) -> Result<Event, Fatal> {
         .as_ref()
         .map(|dir| dir.join(barrier::STOP_FILE));
     let mut stop_requested = |_: &Counters| stop_file.as_ref().is_some_and(|f| f.exists());
-    let window = extractor.measure(
-        Phase::Measure,
-        start,
-        secs(args.duration),
-        out,
-        &mut stop_requested,
-    );
+    // With --passes the window is as long as the passes take.
+    let length = match args.passes {
+        Some(_) => Duration::from_secs(u64::from(u32::MAX)),
+        None => secs(args.duration),
+    };
+    let window = extractor.measure(Phase::Measure, start, length, out, &mut stop_requested);
 
     let elapsed_s = window.elapsed.as_secs_f64();
     let c = window.counters;
@@ -285,6 +292,8 @@ struct Passes {
     buf: Vec<u8>,
     /// Files whose failure has already been reported (each is reported once per phase).
     reported: HashSet<(usize, Phase)>,
+    /// `--passes`: the measured phase ends after this many passes.
+    passes: Option<u64>,
 }
 
 impl Passes {
@@ -301,6 +310,7 @@ impl Passes {
             progress_interval: secs(args.progress_interval.max(0.05)),
             buf: Vec::new(),
             reported: HashSet::new(),
+            passes: args.passes,
         }
     }
 
@@ -341,6 +351,10 @@ impl Passes {
                 }
             }
             w.passes += 1;
+            if phase == Phase::Measure && self.passes.is_some_and(|n| w.passes >= n) {
+                stopped_at = Some(Instant::now());
+                break;
+            }
         }
         w.elapsed = stopped_at.unwrap_or(end).min(Instant::now()) - start;
         w
@@ -724,6 +738,7 @@ mod tests {
         let args = WorkerArgs {
             data_dirs: vec!["/data/0".into(), "/data/1".into()],
             duration: 2.5,
+            passes: Some(4),
             warmup: 1.0,
             barrier: Some("/barrier".into()),
             id: Some(3),
@@ -777,6 +792,7 @@ mod tests {
         WorkerArgs {
             data_dirs: vec![dir.to_path_buf()],
             duration: 0.2,
+            passes: None,
             warmup: 0.0,
             barrier: None,
             id: None,
@@ -862,6 +878,28 @@ mod tests {
             .filter(|e| matches!(e, Event::FileError { .. }))
             .count();
         assert_eq!(reports, 1, "{text}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn passes_run_a_fixed_amount_of_work() {
+        let dir = temp_dir("passes");
+        fs::write(dir.join("one.pdf"), many_pages(3)).unwrap();
+        fs::write(dir.join("garbage.pdf"), b"not a pdf").unwrap();
+        let mut args = args_for(&dir);
+        args.passes = Some(3);
+        args.duration = 0.0; // ignored with --passes
+        let Event::Done {
+            pages,
+            files,
+            errors,
+            passes,
+            ..
+        } = run(&args, &mut Vec::new()).unwrap()
+        else {
+            panic!("not a done event")
+        };
+        assert_eq!((passes, pages, files, errors), (3, 9, 3, 3));
         fs::remove_dir_all(&dir).unwrap();
     }
 
