@@ -14,7 +14,7 @@ use hayro_syntax::PdfData;
 
 use crate::pdf::{Document, OpenError, stream};
 use crate::protocol::Reason;
-use crate::text::interp::{FontCache, Interpreter, Stop};
+use crate::text::interp::{Cache, Interpreter, Stop};
 use crate::text::layout::TextBuilder;
 
 /// A copy of the file up to this size is kept for the next file (bytes).
@@ -53,10 +53,9 @@ impl ExtractError {
 pub struct Outcome {
     /// Pages in the document.
     pub page_count: u32,
-    /// Pages whose text was extracted and handed to the callback.
+    /// Pages whose text was extracted and handed to the callback (which counts their
+    /// characters if it wants them: the engine does not count them a second time).
     pub pages_extracted: u32,
-    /// Characters handed to the callback.
-    pub chars: u64,
     /// False when the callback asked to stop early.
     pub complete: bool,
 }
@@ -77,7 +76,8 @@ pub fn extract(
 pub struct Extractor {
     content: Vec<u8>,
     text: TextBuilder,
-    fonts: FontCache,
+    /// Fonts and forms of the current document, and the interpreter's buffers.
+    cache: Cache,
     /// The copy of the current file that `hayro-syntax` reads (see [`Document::open`]).
     data: Arc<Vec<u8>>,
 }
@@ -143,9 +143,9 @@ impl Extractor {
         let result = catch_unwind(AssertUnwindSafe(|| {
             self.extract_inner(input, limits, on_page)
         }));
-        // Whatever happened, no font of this document may serve the next one. A large
-        // file's copy is not kept for the next (smaller) one.
-        self.fonts.clear();
+        // Whatever happened, no font or form of this document may serve the next one. A
+        // large file's copy is not kept for the next (smaller) one.
+        self.cache.end_document();
         if self.data.capacity() > KEEP_DATA {
             self.data = Default::default();
         }
@@ -202,7 +202,6 @@ impl Extractor {
         let mut outcome = Outcome {
             page_count,
             pages_extracted: 0,
-            chars: 0,
             complete: true,
         };
         let timeout = || ExtractError::new(Reason::Timeout, "the time limit per file passed");
@@ -213,7 +212,7 @@ impl Extractor {
             self.content.clear();
             self.text.clear();
             stream::page_contents(page, stream::MAX_DECODED, &mut self.content);
-            let mut interp = Interpreter::new(&mut self.fonts, &mut self.text, limits.deadline);
+            let mut interp = Interpreter::new(&mut self.cache, &mut self.text, limits.deadline);
             let b = page.media_box();
             interp.clip_to([b.x0, b.y0, b.x1, b.y1]);
             match interp.run_page(&self.content, page.resources()) {
@@ -222,7 +221,6 @@ impl Extractor {
             }
             let text = self.text.finish();
             outcome.pages_extracted += 1;
-            outcome.chars += text.chars().count() as u64;
             if on_page(index as u32, text).is_break() {
                 outcome.complete = false;
                 break;
