@@ -205,21 +205,21 @@ impl Extractor {
             complete: true,
         };
         let timeout = || ExtractError::new(Reason::Timeout, "the time limit per file passed");
+        // One interpreter for the document: fonts and forms are resolved once.
+        let mut interp = Interpreter::new(&mut self.cache, &mut self.text, limits.deadline);
         for (index, page) in pages.iter().take(wanted as usize).enumerate() {
             if limits.deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(timeout());
             }
             self.content.clear();
-            self.text.clear();
             stream::page_contents(page, stream::MAX_DECODED, &mut self.content);
-            let mut interp = Interpreter::new(&mut self.cache, &mut self.text, limits.deadline);
             let b = page.media_box();
             interp.clip_to([b.x0, b.y0, b.x1, b.y1]);
             match interp.run_page(&self.content, page.resources()) {
                 Ok(()) | Err(Stop::Budget) => {}
                 Err(Stop::Timeout) => return Err(timeout()),
             }
-            let text = self.text.finish();
+            let text = interp.page_text();
             outcome.pages_extracted += 1;
             if on_page(index as u32, text).is_break() {
                 outcome.complete = false;

@@ -131,6 +131,9 @@ impl GState {
 /// Fonts parsed so far in one document, by the identity of their dictionary bytes.
 pub struct FontCache {
     map: HashMap<(usize, usize), Rc<Font>>,
+    /// Fonts that are indirect objects, by object number: found without resolving
+    /// (parsing) the font dictionary again.
+    by_id: HashMap<ObjectIdentifier, Rc<Font>>,
     fallback: Rc<Font>,
 }
 
@@ -138,6 +141,7 @@ impl Default for FontCache {
     fn default() -> Self {
         FontCache {
             map: HashMap::new(),
+            by_id: HashMap::new(),
             fallback: Rc::new(Font::fallback()),
         }
     }
@@ -146,6 +150,7 @@ impl Default for FontCache {
 impl FontCache {
     pub fn clear(&mut self) {
         self.map.clear();
+        self.by_id.clear();
     }
 
     fn get(&mut self, dict: &Dict<'_>) -> Rc<Font> {
@@ -164,15 +169,11 @@ impl FontCache {
 /// it are decoded at each use.
 pub const MAX_CACHED_FORMS: usize = 8 << 20;
 
-/// What the interpreter keeps from one page to the next: per document, the fonts and the
-/// decoded Form XObjects (by object number: a form drawn on every page is inflated once);
-/// across documents, its scratch buffers.
+/// What the interpreter keeps from one document to the next: its scratch buffers, and
+/// the fonts of the current document (cleared by [`Cache::end_document`]).
 #[derive(Default)]
 pub struct Cache {
     pub fonts: FontCache,
-    /// Decoded forms; `None` for one that cannot be decoded.
-    forms: HashMap<ObjectIdentifier, Option<Rc<Vec<u8>>>>,
-    form_bytes: usize,
     /// The font each name of a font resource dictionary (by the identity of its bytes,
     /// as [`FontCache`]) stands for: `Tf` resolves a name once per document.
     font_names: HashMap<(usize, usize), NamedFonts>,
@@ -187,8 +188,6 @@ impl Cache {
     pub fn end_document(&mut self) {
         self.fonts.clear();
         self.font_names.clear();
-        self.forms.clear();
-        self.form_bytes = 0;
         self.form_stack.clear();
     }
 }
@@ -211,13 +210,27 @@ struct Marked {
     emitted: bool,
 }
 
-/// Interprets the content streams of one page.
-pub struct Interpreter<'c> {
+/// A Form XObject of the document as first resolved (§8.10.1): decoded content (`None`
+/// when it cannot be decoded, or when it was past the cache's budget), matrix and
+/// resources.
+struct Form<'d> {
+    content: Option<Rc<Vec<u8>>>,
+    matrix: Option<[f64; 6]>,
+    resources: Option<Resources<'d>>,
+}
+
+/// Interprets the content streams of the pages of one document (`'d`), one page after
+/// the other: fonts and Form XObjects are resolved and decoded once.
+pub struct Interpreter<'c, 'd> {
     cache: &'c mut Cache,
     out: &'c mut TextBuilder,
     deadline: Option<Instant>,
+    /// Forms by object number; `None` for an XObject that is not a form.
+    forms: HashMap<ObjectIdentifier, Option<Rc<Form<'d>>>>,
+    form_bytes: usize,
+    /// Operators and forms run on this page (budgets per page).
     ops: u64,
-    forms: u32,
+    forms_run: u32,
     /// Glyphs entirely outside this box (x0, y0, x1, y1) are dropped.
     clip: Option<[f64; 4]>,
 }
@@ -254,27 +267,33 @@ fn first(s: &Scanner<'_>, kind: Kind) -> Option<Operand> {
     s.operands().iter().find(|o| o.kind == kind).copied()
 }
 
-impl<'c> Interpreter<'c> {
+impl<'c, 'd> Interpreter<'c, 'd> {
     pub fn new(cache: &'c mut Cache, out: &'c mut TextBuilder, deadline: Option<Instant>) -> Self {
         cache.form_stack.clear();
         Interpreter {
             cache,
             out,
             deadline,
+            forms: HashMap::new(),
+            form_bytes: 0,
             ops: 0,
-            forms: 0,
+            forms_run: 0,
             clip: None,
         }
     }
 
     /// Drops glyphs entirely outside the page's media box, as MuPDF does: printer's marks
-    /// and job tickets parked off the page (pdfminer__i1040nr) are not page text.
+    /// and job tickets parked off the page (pdfminer__i1040nr) are not page text. Set per
+    /// page (until then, or when the box is unusable, nothing is dropped).
     pub fn clip_to(&mut self, media_box: [f64; 4]) {
         let [x0, y0, x1, y1] = media_box;
         let b = [x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)];
-        if b.iter().all(|v| v.is_finite()) && b[2] > b[0] && b[3] > b[1] {
-            self.clip = Some(b);
-        }
+        self.clip = (b.iter().all(|v| v.is_finite()) && b[2] > b[0] && b[3] > b[1]).then_some(b);
+    }
+
+    /// The text of the page last run.
+    pub fn page_text(&mut self) -> &str {
+        self.out.finish()
     }
 
     fn outside(&self, g: &GlyphPos) -> bool {
@@ -296,8 +315,13 @@ impl<'c> Interpreter<'c> {
         gx1 < x0 || gx0 > x1 || gy1 < y0 || gy0 > y1
     }
 
-    /// Runs a page's content stream with its resources.
-    pub fn run_page(&mut self, content: &[u8], resources: &Resources<'_>) -> Result<(), Stop> {
+    /// Runs a page's content stream with its resources; its text is then
+    /// [`Interpreter::page_text`].
+    pub fn run_page(&mut self, content: &[u8], resources: &Resources<'d>) -> Result<(), Stop> {
+        self.out.clear();
+        self.ops = 0;
+        self.forms_run = 0;
+        self.cache.form_stack.clear();
         self.run(content, resources, GState::new(Matrix::IDENTITY), 0)
     }
 
@@ -305,7 +329,7 @@ impl<'c> Interpreter<'c> {
     fn run(
         &mut self,
         content: &[u8],
-        res: &Resources<'_>,
+        res: &Resources<'d>,
         initial: GState,
         depth: usize,
     ) -> Result<(), Stop> {
@@ -320,7 +344,7 @@ impl<'c> Interpreter<'c> {
     fn run_with(
         &mut self,
         content: &[u8],
-        res: &Resources<'_>,
+        res: &Resources<'d>,
         initial: GState,
         depth: usize,
         frame: &mut Frame,
@@ -526,16 +550,27 @@ impl<'c> Interpreter<'c> {
     }
 
     /// The font resource `name` (the fallback when there is none).
-    fn font(&mut self, res: &Resources<'_>, name: &[u8]) -> Rc<Font> {
+    fn font(&mut self, res: &Resources<'d>, name: &[u8]) -> Rc<Font> {
         let data = res.fonts.data();
         let key = (data.as_ptr() as usize, data.len());
         let names = self.cache.font_names.entry(key).or_default();
         if let Some((_, f)) = names.iter().find(|(n, _)| n == name) {
             return f.clone();
         }
-        let font = match res.fonts.get::<Dict<'_>>(name) {
-            Some(d) => self.cache.fonts.get(&d),
-            None => self.cache.fonts.fallback.clone(),
+        let id = res.fonts.get_ref(name).map(ObjectIdentifier::from);
+        let known = id.and_then(|id| self.cache.fonts.by_id.get(&id).cloned());
+        let font = match known {
+            Some(font) => font,
+            None => match res.fonts.get::<Dict<'_>>(name) {
+                Some(d) => {
+                    let font = self.cache.fonts.get(&d);
+                    if let Some(id) = id {
+                        self.cache.fonts.by_id.insert(id, font.clone());
+                    }
+                    font
+                }
+                None => self.cache.fonts.fallback.clone(),
+            },
         };
         // Bounded: a resource dictionary names a few fonts; past that names are looked up
         // at each use.
@@ -549,7 +584,7 @@ impl<'c> Interpreter<'c> {
     /// Runs a Form XObject (§8.10): its own matrix and resources, in a saved state.
     fn form(
         &mut self,
-        res: &Resources<'_>,
+        res: &Resources<'d>,
         name: &[u8],
         gs: &GState,
         depth: usize,
@@ -557,61 +592,79 @@ impl<'c> Interpreter<'c> {
         if depth >= MAX_FORM_DEPTH {
             return Ok(());
         }
-        let Some(stream) = res.x_objects.get::<Stream<'_>>(name) else {
-            return Ok(());
+        let id = match res.x_objects.get_ref(name) {
+            Some(r) => ObjectIdentifier::from(r),
+            // A direct stream cannot be: streams are indirect objects (§7.3.8).
+            None => return Ok(()),
         };
-        let dict = stream.dict();
-        if dict
-            .get::<Name<'_>>(b"Subtype")
-            .is_none_or(|s| s.as_ref() != b"Form")
-        {
-            return Ok(());
-        }
-        let id = stream.obj_id();
         if self.cache.form_stack.contains(&id) {
             return Ok(());
         }
-        self.forms += 1;
-        if self.forms > MAX_FORMS_PER_PAGE {
-            return Err(Stop::Budget);
-        }
-        let Some(content) = self.decoded_form(&stream) else {
+        let form = match self.forms.get(&id) {
+            Some(known) => known.clone(),
+            None => {
+                let form = self.resolve_form(res, name);
+                self.forms.insert(id, form.clone());
+                form
+            }
+        };
+        let Some(form) = form else {
             return Ok(());
         };
+        self.forms_run += 1;
+        if self.forms_run > MAX_FORMS_PER_PAGE {
+            return Err(Stop::Budget);
+        }
+        // Past the cache's budget the content is decoded at each use.
+        let content = match &form.content {
+            Some(c) => c.clone(),
+            None => match res
+                .x_objects
+                .get::<Stream<'_>>(name)
+                .and_then(|s| stream::decode(&s, stream::MAX_DECODED))
+            {
+                Some(c) => Rc::new(c.into_owned()),
+                None => return Ok(()),
+            },
+        };
         let mut inner = gs.clone();
-        if let Some(m) = dict.get::<[f64; 6]>(b"Matrix") {
+        if let Some(m) = form.matrix {
             let m = Matrix::from(m).then(&gs.ctm);
             if m.is_finite() {
                 inner.ctm = m;
             }
         }
-        let own;
-        let form_res = match dict.get::<Dict<'_>>(b"Resources") {
-            Some(d) => {
-                own = Resources::new(d);
-                &own
-            }
-            None => res,
-        };
+        let form_res = form.resources.as_ref().unwrap_or(res);
         self.cache.form_stack.push(id);
         let r = self.run(&content, form_res, inner, depth + 1);
         self.cache.form_stack.pop();
         r
     }
 
-    /// A form's decoded content, from the document's cache when it was decoded before.
-    fn decoded_form(&mut self, stream: &Stream<'_>) -> Option<Rc<Vec<u8>>> {
-        let id = stream.obj_id();
-        if let Some(kept) = self.cache.forms.get(&id) {
-            return kept.clone();
+    /// XObject `name` of `res`, when it is a form: decoded (kept while the document's
+    /// forms stay within [`MAX_CACHED_FORMS`]), with its matrix and resources.
+    fn resolve_form(&mut self, res: &Resources<'d>, name: &[u8]) -> Option<Rc<Form<'d>>> {
+        let stream = res.x_objects.get::<Stream<'d>>(name)?;
+        let dict = stream.dict();
+        if dict
+            .get::<Name<'_>>(b"Subtype")
+            .is_none_or(|s| s.as_ref() != b"Form")
+        {
+            return None;
         }
-        let decoded = stream::decode(stream, stream::MAX_DECODED).map(|d| Rc::new(d.into_owned()));
-        let size = decoded.as_ref().map_or(0, |d| d.len());
-        if self.cache.form_bytes + size <= MAX_CACHED_FORMS {
-            self.cache.form_bytes += size;
-            self.cache.forms.insert(id, decoded.clone());
-        }
-        decoded
+        let content = stream::decode(&stream, stream::MAX_DECODED).map(|d| d.into_owned());
+        let size = content.as_ref().map_or(0, Vec::len);
+        let content = if self.form_bytes + size <= MAX_CACHED_FORMS {
+            self.form_bytes += size;
+            Some(Rc::new(content.unwrap_or_default()))
+        } else {
+            None
+        };
+        Some(Rc::new(Form {
+            content,
+            matrix: dict.get::<[f64; 6]>(b"Matrix"),
+            resources: dict.get::<Dict<'d>>(b"Resources").map(Resources::new),
+        }))
     }
 
     /// Shows a string (§9.4.3): places each glyph and advances the text matrix.
