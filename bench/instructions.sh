@@ -2,6 +2,10 @@
 # Instructions per page (cachegrind Ir) of the worker over one pass of a corpus: this
 # build, and optionally another build or git revision, one after the other.
 #
+# Two figures per build: the whole process for --passes N (start, file discovery and the
+# checks made once per file included), and one pass more (--passes N+1 minus --passes
+# N): the work of a pass in the measured window, the primary figure.
+#
 # Usage:
 #   bench/instructions.sh [--corpus DIR] [--passes N] [--keep DIR] [--no-build] [OTHER]
 #
@@ -10,7 +14,7 @@
 #             `cargo build --release` (the build is kept under target/instructions/ by
 #             commit id, so the next comparison against it does not build again).
 #   --corpus  the PDFs (default: ../shared/corpus/realworld next to the repository)
-#   --passes  passes over the corpus (default 1)
+#   --passes  N, passes over the corpus of the first run (default 1)
 #   --keep    write the cachegrind.out files there (for cg_annotate), else they are dropped
 #   --no-build  use this tree's release binary as it is
 #
@@ -82,8 +86,8 @@ if [[ -n $other ]]; then
 fi
 
 out=$(mktemp -d "${TMPDIR:-/tmp}/instructions.XXXXXX")
-measure() { # name binary -> "Ir pages"
-    local name=$1 bin=$2
+measure() { # name binary passes -> "Ir pages"
+    local name=$1 bin=$2 passes=$3
     echo "[cachegrind] $name: $bin worker --passes $passes" >&2
     valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file="$out/cachegrind.out.$name" \
         "$bin" worker --data-dir "$corpus" --passes "$passes" >"$out/$name.events" 2>"$out/$name.stderr"
@@ -99,18 +103,25 @@ for l in open(sys.argv[1]):
     echo "$ir $pages"
 }
 
-result=$(measure this "$this")
-read -r ir_this pages_this <<<"$result"
+declare -A ir pages
+builds=(this)
+[[ -n $other_bin ]] && builds+=(other)
+for b in "${builds[@]}"; do
+    bin=$this
+    [[ $b == other ]] && bin=$other_bin
+    read -r ir[$b] pages[$b] <<<"$(measure "$b" "$bin" "$passes")"
+    read -r ir[$b.more] pages[$b.more] <<<"$(measure "$b.more" "$bin" $((passes + 1)))"
+done
+printf '%-6s %16s %8s %12s   %14s %12s\n' build "Ir, $passes pass(es)" pages per_page "Ir, one more" per_page
+for b in "${builds[@]}"; do
+    more=$((ir[$b.more] - ir[$b]))
+    pass_pages=$((pages[$b.more] - pages[$b]))
+    printf '%-6s %16d %8d %12d   %14d %12d\n' "$b" "${ir[$b]}" "${pages[$b]}" \
+        $((ir[$b] / pages[$b])) "$more" $((more / pass_pages))
+done
 if [[ -n $other_bin ]]; then
-    result=$(measure other "$other_bin")
-    read -r ir_other pages_other <<<"$result"
-fi
-printf '%-6s %16s %8s %12s\n' build instructions pages per_page
-printf '%-6s %16d %8d %12d\n' this "$ir_this" "$pages_this" $((ir_this / pages_this))
-if [[ -n $other_bin ]]; then
-    printf '%-6s %16d %8d %12d\n' other "$ir_other" "$pages_other" $((ir_other / pages_other))
-    awk -v a="$ir_this" -v b="$pages_this" -v c="$ir_other" -v d="$pages_other" \
-        'BEGIN { printf "this/other per page: %.3f\n", (a / b) / (c / d) }'
+    awk -v a="${ir[this.more]}" -v b="${ir[this]}" -v c="${ir[other.more]}" -v d="${ir[other]}" \
+        'BEGIN { printf "this/other, one more pass: %.3f\n", (a - b) / (c - d) }'
 fi
 if [[ -n $keep ]]; then
     mkdir -p "$keep"
