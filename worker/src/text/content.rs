@@ -64,6 +64,18 @@ static CLASS: [u8; 256] = {
     t
 };
 
+/// The bytes [`composite_end`] looks at: everything else is stepped over.
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let special = b"[]<>(%";
+    let mut i = 0;
+    while i < special.len() {
+        t[special[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 fn is_regular(b: u8) -> bool {
     CLASS[b as usize] == 0
 }
@@ -414,6 +426,10 @@ fn composite_end(data: &[u8], from: usize) -> usize {
     let mut depth = 0usize;
     let mut i = from;
     while i < data.len() {
+        if !SPECIAL[data[i] as usize] {
+            i += 1;
+            continue;
+        }
         match data[i] {
             b'[' => depth += 1,
             b']' => depth = depth.saturating_sub(1),
@@ -514,7 +530,13 @@ fn unescape_name(raw: &[u8]) -> Cow<'_, [u8]> {
 fn string_bytes<'a: 'b, 'b>(kind: Kind, raw: &'a [u8], buf: &'b mut Vec<u8>) -> Option<&'b [u8]> {
     match kind {
         Kind::Literal => {
-            if memchr::memchr3(b'\\', b'\r', b'\n', raw).is_none() {
+            // Most strings are a few bytes: a plain loop beats a vectorised search.
+            let plain = if raw.len() < 64 {
+                !raw.iter().any(|&b| matches!(b, b'\\' | b'\r' | b'\n'))
+            } else {
+                memchr::memchr3(b'\\', b'\r', b'\n', raw).is_none()
+            };
+            if plain {
                 return Some(raw);
             }
             buf.clear();

@@ -300,6 +300,11 @@ impl<'c, 'd> Interpreter<'c, 'd> {
         let Some([x0, y0, x1, y1]) = self.clip else {
             return false;
         };
+        // The glyph's box holds its origin: an origin inside the clip box is enough (the
+        // usual case, answered without the corners).
+        if (x0..=x1).contains(&g.origin.0) && (y0..=y1).contains(&g.origin.1) {
+            return false;
+        }
         // The glyph's box: its advance, and one em up from the baseline.
         let up = (-g.dir.1 * g.size, g.dir.0 * g.size);
         let xs = [g.origin.0, g.end.0, g.origin.0 + up.0, g.end.0 + up.0];
