@@ -17,7 +17,8 @@ use crate::protocol::Reason;
 use crate::text::interp::{Cache, Interpreter, Stop};
 use crate::text::layout::TextBuilder;
 
-/// A copy of the file up to this size is kept for the next file (bytes).
+/// A copy of the file, and a page's decoded content, up to this size is kept for the next
+/// file (bytes).
 const KEEP_DATA: usize = 16 << 20;
 
 /// Limits from the config, applied while extracting one file.
@@ -74,7 +75,7 @@ pub fn extract(
 /// to the next. [`extract`] is this with fresh buffers.
 #[derive(Default)]
 pub struct Extractor {
-    content: Vec<u8>,
+    content: stream::Buffer,
     text: TextBuilder,
     /// Fonts and forms of the current document, and the interpreter's buffers.
     cache: Cache,
@@ -201,6 +202,9 @@ impl Extractor {
         if self.data.capacity() > KEEP_DATA {
             self.data = Default::default();
         }
+        if self.content.capacity() > KEEP_DATA {
+            self.content = Default::default();
+        }
         match result {
             Ok(r) => r,
             Err(payload) => {
@@ -268,7 +272,7 @@ impl Extractor {
             stream::page_contents(page, stream::MAX_DECODED, &mut self.content);
             let b = page.media_box();
             interp.clip_to([b.x0, b.y0, b.x1, b.y1]);
-            match interp.run_page(&self.content, page.resources()) {
+            match interp.run_page(self.content.as_slice(), page.resources()) {
                 Ok(()) | Err(Stop::Budget) => {}
                 Err(Stop::Timeout) => return Err(timeout()),
             }

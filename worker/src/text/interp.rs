@@ -682,9 +682,9 @@ impl<'c, 'd> Interpreter<'c, 'd> {
         let th = gs.h_scale;
         let vertical = font.is_vertical();
         let m = tm.then(&gs.ctm);
-        let size = fs.abs() * font.size_scale as f64 * m.c.hypot(m.d);
+        let size = fs.abs() * font.size_scale as f64 * length(m.c, m.d);
         let dir = if vertical { (-m.c, -m.d) } else { (m.a, m.b) };
-        let len = dir.0.hypot(dir.1);
+        let len = length(dir.0, dir.1);
         let dir = if len > 0.0 && len.is_finite() {
             (dir.0 / len, dir.1 / len)
         } else {
@@ -761,6 +761,17 @@ impl<'c, 'd> Interpreter<'c, 'd> {
         } else {
             tm.pre_translate(adv, 0.0);
         }
+    }
+}
+
+/// The length of (x, y): `hypot`, which guards against overflow, only where squaring
+/// could overflow or underflow (it costs several times the square root).
+fn length(x: f64, y: f64) -> f64 {
+    let (ax, ay) = (x.abs(), y.abs());
+    if (1e-150..1e150).contains(&ax.max(ay)) {
+        (x * x + y * y).sqrt()
+    } else {
+        x.hypot(y)
     }
 }
 
