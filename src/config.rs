@@ -597,6 +597,7 @@ pub fn resolve(
     let worker = WorkerArgs {
         data_dirs: Vec::new(),
         duration: duration_s,
+        passes: None,
         warmup: warmup_s,
         id: None,
         messages: true,

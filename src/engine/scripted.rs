@@ -244,6 +244,7 @@ pub fn settings() -> WorkerArgs {
         progress_interval: 1.0,
         pin_cpu: None,
         fault: None,
+        passes: None,
         clock_skew_ns: 0,
     }
 }

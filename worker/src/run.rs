@@ -43,6 +43,12 @@ pub struct WorkerArgs {
     /// Length of the measured window, in seconds (without --messages).
     #[arg(long, default_value_t = 10.0, value_name = "S")]
     pub duration: f64,
+    /// Measure exactly N passes over the files instead of a timed window (--duration is
+    /// then ignored): a fixed amount of work, so that instruction counts of two builds
+    /// can be compared (bench/instructions.sh).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[serde(default)]
+    pub passes: Option<u64>,
     /// Seconds of unmeasured extraction before the window (or before reporting ready).
     #[arg(long, default_value_t = 0.0, value_name = "S")]
     pub warmup: f64,
@@ -222,6 +228,9 @@ fn run_inner(args: &WorkerArgs, out: &Emitter, control: &Control) -> Result<Even
                     args.go_timeout
                 )),
             })?
+    } else if args.passes.is_some() {
+        // As long as the passes take.
+        Go::single_window(wall_ns(), u64::MAX / 2)
     } else {
         Go::single_window(wall_ns(), secs(args.duration).as_nanos() as u64)
     };
@@ -603,10 +612,24 @@ struct Passes {
     buf: Vec<u8>,
     /// Files whose failure has already been reported (each is reported once per phase).
     reported: HashSet<(usize, Phase)>,
+    /// `--passes`: the measured phase ends after this many passes.
+    passes: Option<u64>,
+    /// The engine's checks of each file's bytes before parsing (compression bombs,
+    /// hostile nesting), made once when the files are found, not in every pass;
+    /// `None` for a file that could not be read then.
+    verdicts: Vec<Option<engine::Verdict>>,
 }
 
 impl Passes {
     fn new(args: &WorkerArgs, files: Vec<PathBuf>) -> Self {
+        let mut buf = Vec::new();
+        let verdicts = files
+            .iter()
+            .map(|path| {
+                let bytes = source::load(path, &mut buf).ok()?;
+                Some(engine::Verdict::of(&bytes))
+            })
+            .collect();
         Passes {
             files,
             engine: engine::Extractor::default(),
@@ -618,6 +641,8 @@ impl Passes {
             timeout_per_file: args.timeout_per_file.map(secs),
             buf: Vec::new(),
             reported: HashSet::new(),
+            passes: args.passes,
+            verdicts,
         }
     }
 
@@ -635,6 +660,10 @@ impl Passes {
                 }
             }
             w.passes += 1;
+            if timeline.measured() && self.passes.is_some_and(|n| w.passes >= n) {
+                timeline.stop_here(&w.counters, Instant::now());
+                break;
+            }
         }
     }
 
@@ -673,8 +702,9 @@ impl Passes {
                         ControlFlow::Continue(())
                     }
                 };
+                let verdict = self.verdicts[index].as_ref();
                 self.engine
-                    .extract_loaded(&bytes, &self.limits, &mut on_page)
+                    .extract_vetted(&bytes, verdict, &self.limits, &mut on_page)
             }
             Err(err) => Err(engine::ExtractError {
                 reason: Reason::Io,
@@ -893,6 +923,7 @@ mod tests {
         WorkerArgs {
             data_dirs: vec!["/data/0".into(), "/data/1".into()],
             duration: 2.5,
+            passes: Some(4),
             warmup: 1.0,
             id: Some(3),
             messages: true,
@@ -943,6 +974,7 @@ mod tests {
         WorkerArgs {
             data_dirs: vec![dir.to_path_buf()],
             duration: 0.2,
+            passes: None,
             warmup: 0.0,
             id: None,
             messages: false,
@@ -1171,6 +1203,28 @@ mod tests {
                 .iter()
                 .any(|e| matches!(e, Event::Pong { id: 1, .. }))
         );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn passes_run_a_fixed_amount_of_work() {
+        let dir = temp_dir("passes");
+        fs::write(dir.join("one.pdf"), many_pages(3)).unwrap();
+        fs::write(dir.join("garbage.pdf"), b"not a pdf").unwrap();
+        let mut args = args_for(&dir);
+        args.passes = Some(3);
+        args.duration = 0.0; // ignored with --passes
+        let Event::Done {
+            pages,
+            files,
+            errors,
+            passes,
+            ..
+        } = run(&args, Captured::default().emitter(), None).unwrap()
+        else {
+            panic!("not a done event")
+        };
+        assert_eq!((passes, pages, files, errors), (3, 9, 3, 3));
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -5,6 +5,7 @@
 #[rustfmt::skip]
 mod cjk;
 pub mod cmap;
+pub mod content;
 pub mod encoding;
 pub mod font;
 pub mod interp;
