@@ -444,6 +444,7 @@ pub fn second_host() -> &'static SecondHost {
                 let _ = Command::new(script).arg("stop").status();
             }
             // SAFETY: registers a plain function with no captured state, run once at exit.
+            #[allow(unsafe_code)]
             unsafe {
                 libc::atexit(stop);
             }

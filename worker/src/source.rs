@@ -10,6 +10,9 @@
 //! sees zeros and fails or finishes), and [`Bytes::changed_underneath`] tells the caller to
 //! count the file as an I/O error. A fault anywhere else is not ours and still kills.
 
+// The mapping and the SIGBUS guard need `unsafe`; every block says why it is sound.
+#![allow(unsafe_code)]
+
 use std::fs::File;
 use std::io::{self, Read};
 use std::ops::Deref;
