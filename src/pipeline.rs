@@ -154,7 +154,6 @@ pub async fn run(ctx: &Context, printer: &mut Printer) -> Result<Outcome> {
         status: RunStatus::Ok,
         writer: Writer::new(&plan.output_dir),
         scan: None,
-        written: Vec::new(),
         offsets: vec![None; ctx.engines.len()],
     };
     let result = run.drive(printer).await;
@@ -207,7 +206,6 @@ struct Run<'a> {
     status: RunStatus,
     writer: Writer,
     scan: Option<ProcessScan>,
-    written: Vec<PathBuf>,
     /// Each host's clock against ours, once measured.
     offsets: Vec<Option<ClockOffset>>,
 }
@@ -527,7 +525,7 @@ impl Run<'_> {
                                     .draft(schedule.end_of_round(rounds - 1) + 1)
                                     .report();
                                 printer.live_status(progress_line(&report, rounds, schedule));
-                                self.written = self.writer.write(&report)?;
+                                self.writer.write(&report)?;
                                 if !stop_sent && self.precise_enough(&report, rounds) {
                                     // Stop at the end of the round in progress, all together.
                                     let last = schedule.end_of_round(rounds);

@@ -113,11 +113,10 @@ pub fn the_results(out_dir: &Path) -> Value {
     read_json(&files[0])
 }
 
-/// Names of containers (running or not) carrying `label`.
-pub fn containers_with(label: &str) -> Vec<String> {
+/// The lines the docker CLI prints for `args`.
+fn docker_lines(args: &[&str]) -> Vec<String> {
     let out = Command::new("docker")
-        .args(["ps", "-a", "--format", "{{.Names}}", "--filter"])
-        .arg(format!("label={label}"))
+        .args(args)
         .output()
         .expect("the docker CLI");
     assert!(out.status.success(), "{}", text(&out));
@@ -125,6 +124,12 @@ pub fn containers_with(label: &str) -> Vec<String> {
         .lines()
         .map(String::from)
         .collect()
+}
+
+/// Names of containers (running or not) carrying `label`, on the default engine.
+pub fn containers_with(label: &str) -> Vec<String> {
+    let filter = format!("label={label}");
+    docker_lines(&["ps", "-a", "--format", "{{.Names}}", "--filter", &filter])
 }
 
 /// No container of run `run_id` exists, running or not.
@@ -467,38 +472,32 @@ pub fn second_host() -> &'static SecondHost {
 
 /// Names of containers carrying `label` on the engine at `url`.
 pub fn containers_on(url: &str, label: &str) -> Vec<String> {
-    let out = Command::new("docker")
-        .args(["-H", url, "ps", "-a", "--format", "{{.Names}}", "--filter"])
-        .arg(format!("label={label}"))
-        .output()
-        .expect("the docker CLI");
-    assert!(out.status.success(), "{}", text(&out));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(String::from)
-        .collect()
+    let filter = format!("label={label}");
+    docker_lines(&[
+        "-H",
+        url,
+        "ps",
+        "-a",
+        "--format",
+        "{{.Names}}",
+        "--filter",
+        &filter,
+    ])
 }
 
 /// Names of volumes carrying our label on the engine at `url`.
 pub fn volumes_on(url: &str) -> Vec<String> {
-    let out = Command::new("docker")
-        .args([
-            "-H",
-            url,
-            "volume",
-            "ls",
-            "--format",
-            "{{.Name}}",
-            "--filter",
-            "label=distributed-benchmark",
-        ])
-        .output()
-        .expect("the docker CLI");
-    assert!(out.status.success(), "{}", text(&out));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(String::from)
-        .collect()
+    let filter = "label=distributed-benchmark";
+    docker_lines(&[
+        "-H",
+        url,
+        "volume",
+        "ls",
+        "--format",
+        "{{.Name}}",
+        "--filter",
+        filter,
+    ])
 }
 
 /// A hosts file: the system engine with CPU 0, and `second` (at `url`) with CPU 1.
