@@ -839,7 +839,17 @@ fn progress_line(report: &Report, rounds: u64, schedule: &Schedule) -> String {
             None => format!(", target ±{}", p.target_pts),
         })
         .unwrap_or_default();
-    format!("round {rounds}/{planned}: {figure}{target}")
+    format!("{}: {figure}{target}", round_label(rounds, planned))
+}
+
+/// "round 3/28"; a precision target may measure past the planned rounds: "round 133 (28
+/// planned)" rather than "133/28".
+fn round_label(rounds: u64, planned: u64) -> String {
+    if rounds > planned {
+        format!("round {rounds} ({planned} planned)")
+    } else {
+        format!("round {rounds}/{planned}")
+    }
 }
 
 fn write_logs(output_dir: &Path, workers: &[WorkerState]) -> Result<()> {
@@ -956,6 +966,13 @@ mod tests {
     use crate::engine::scripted::{Fault, Script, ScriptedEngine, TestClock};
     use crate::report::model::{Band, WorkerStatus};
     use crate::schedule::tests::plan;
+
+    #[test]
+    fn rounds_past_the_plan_are_not_shown_as_a_fraction() {
+        assert_eq!(round_label(3, 28), "round 3/28");
+        assert_eq!(round_label(28, 28), "round 28/28");
+        assert_eq!(round_label(133, 28), "round 133 (28 planned)");
+    }
 
     struct Scripted {
         outcome: Outcome,

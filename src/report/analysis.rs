@@ -413,6 +413,19 @@ fn step(
     let loss = (n > 1 && !baseline_from_file)
         .then(|| efficiency.and_then(|e| loss(schedule, records, done, n, e.value)))
         .flatten();
+    // Above 100%: say what the readings found on the solo side, when they found anything.
+    let judged = judged.map(|mut j| {
+        if let (Some(e), Some(loss)) = (efficiency, &loss)
+            && e.value > 100.0
+        {
+            let gains = gains_over_alone(loss);
+            if !gains.is_empty() {
+                j.text
+                    .push_str(&format!(" (measured here: {})", gains.join("; ")));
+            }
+        }
+        j
+    });
     StepResult {
         containers: n,
         oversubscribed: false,
@@ -601,6 +614,29 @@ pub fn totals(containers: &[ContainerResult]) -> Totals {
 /// (v the speed ratio, h the share ratio), and 1 - vh = (1 - h) + h (1 - v): a share lost
 /// and a speed lost. The share lost is then split by what took the CPU: other programs,
 /// the hypervisor, the quota; what the readings do not explain is left as such.
+/// Above 100%: the causes the readings found for the solo side doing worse (a negative
+/// loss is a gain of the step over its solo slots), one point or more.
+fn gains_over_alone(loss: &Loss) -> Vec<&'static str> {
+    [
+        (
+            loss.contention_pts,
+            "other programs used the cores more when one ran alone",
+        ),
+        (
+            loss.steal_pts,
+            "the hypervisor took more of a core when it ran alone",
+        ),
+        (
+            loss.slower_cores_pts,
+            "a core did more pages per CPU-second with the others running",
+        ),
+    ]
+    .into_iter()
+    .filter(|(pts, _)| *pts <= -1.0)
+    .map(|(_, why)| why)
+    .collect()
+}
+
 fn loss(
     schedule: &Schedule,
     records: &Records,
@@ -833,6 +869,31 @@ pub mod tests {
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol
+    }
+
+    #[test]
+    fn a_figure_above_100_names_what_the_solo_slots_lost() {
+        let mut loss = Loss {
+            shortfall_pts: -4.0,
+            contention_pts: 0.2,
+            steal_pts: -1.9,
+            throttling_pts: 0.0,
+            slower_cores_pts: -0.5,
+            unexplained_pts: -1.8,
+            cpu_share_solo_pct: 97.0,
+            cpu_share_together_pct: 99.0,
+            pages_per_cpu_s_solo: 5000.0,
+            pages_per_cpu_s_together: 5020.0,
+            others_solo_pct: 0.5,
+            others_together_pct: 0.4,
+            notes: Vec::new(),
+        };
+        assert_eq!(
+            gains_over_alone(&loss),
+            ["the hypervisor took more of a core when it ran alone"]
+        );
+        loss.steal_pts = -0.9;
+        assert!(gains_over_alone(&loss).is_empty(), "below a point: noise");
     }
 
     #[test]

@@ -206,8 +206,10 @@ fn summary(report: &Report) -> Vec<String> {
         lines.push(labelled(
             "Measured together",
             format!(
-                "{:.2} s of the {:.2} s of its slots (the rest is start skew)",
-                step.together_s, step.seconds
+                "{:.2} s of the {:.2} s of its slots; start skew took {:.3} ms of them",
+                step.together_s,
+                step.seconds,
+                (step.seconds - step.together_s).max(0.0) * 1e3
             ),
         ));
     }
