@@ -1,6 +1,9 @@
 //! Documents built by hand for the engine's integration tests: a one-page document as
 //! numbered objects, and the file around them.
 
+// Each test binary compiles this module and uses a part of it.
+#![allow(dead_code)]
+
 use std::fmt::Write as _;
 
 /// A PDF of numbered objects (1 0 obj is the first body) with a correct xref table.
