@@ -41,3 +41,15 @@ fn glyph_names_beyond_the_glyph_list_read_as_mupdf_reads_them() {
         ["Hi\u{e9} Hi a\u{2032} \u{266f} \u{3a9} z"]
     );
 }
+
+#[test]
+fn fake_bold_drawn_twice_is_read_once() {
+    // Fake bold: each glyph drawn again a fraction of a point to the side. MuPDF keeps
+    // the second copy out (same character, origin within 0.1 em); a word drawn twice by
+    // two text objects it reads twice, and so do we.
+    let content = b"BT /F1 12 Tf 72 720 Td (B) Tj 0.4 0.2 Td (B) Tj 7.6 -0.2 Td (o) Tj \
+        0.4 0 Td (o) Tj 6.27 0 Td (l) Tj 0.4 0 Td (l) Tj 2.27 0 Td (d) Tj 0.4 0 Td (d) Tj ET \
+        BT /F1 12 Tf 72 700 Td (twice) Tj ET BT /F1 12 Tf 72.3 700 Td (twice) Tj ET";
+    let objects = one_page("", content);
+    assert_eq!(texts(&assemble(&objects, "")), ["Bold\ntwice\ntwice"]);
+}
