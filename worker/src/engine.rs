@@ -14,6 +14,7 @@ use hayro_syntax::PdfData;
 
 use crate::pdf::{Document, OpenError, stream};
 use crate::protocol::Reason;
+use crate::text::annots;
 use crate::text::interp::{FontCache, Interpreter, Stop};
 use crate::text::layout::TextBuilder;
 
@@ -216,7 +217,10 @@ impl Extractor {
             let mut interp = Interpreter::new(&mut self.fonts, &mut self.text, limits.deadline);
             let b = page.media_box();
             interp.clip_to([b.x0, b.y0, b.x1, b.y1]);
-            match interp.run_page(&self.content, page.resources()) {
+            let ran = interp
+                .run_page(&self.content, page.resources())
+                .and_then(|()| annots::run_annotations(&mut interp, page));
+            match ran {
                 Ok(()) | Err(Stop::Budget) => {}
                 Err(Stop::Timeout) => return Err(timeout()),
             }

@@ -53,3 +53,53 @@ fn fake_bold_drawn_twice_is_read_once() {
     let objects = one_page("", content);
     assert_eq!(texts(&assemble(&objects, "")), ["Bold\ntwice\ntwice"]);
 }
+
+/// An appearance stream showing `text` in /F1 at 10 points.
+fn appearance(text: &str, extra: &str) -> Vec<u8> {
+    common::stream(
+        &format!(
+            "/Type /XObject /Subtype /Form /BBox [0 0 100 20] {extra} \
+             /Resources << /Font << /F1 5 0 R >> >>"
+        ),
+        format!("BT /F1 10 Tf 2 5 Td ({text}) Tj ET").as_bytes(),
+    )
+}
+
+#[test]
+fn annotations_and_form_fields_are_read_from_their_appearance_streams_after_the_page() {
+    // pdflib__fancy_fields, pdfcpu__russian, pypdf__SF424_page2: the values of form
+    // fields and the text of FreeText annotations are drawn by appearance streams. MuPDF
+    // reads them after the page's content: other annotations first, then the widgets of
+    // named, typed fields; links, hidden ones and nameless widgets not at all. The form's
+    // box is fitted to the annotation's rectangle, here scaled and rotated.
+    let mut objects = one_page(
+        "/Annots [6 0 R 7 0 R 8 0 R 9 0 R 10 0 R 11 0 R]",
+        b"BT /F1 12 Tf 72 720 Td (Page text) Tj ET",
+    );
+    objects.extend([
+        b"<< /Type /Annot /Subtype /Widget /FT /Tx /T (name) /Rect [72 600 272 640] \
+          /AP << /N 12 0 R >> >>"
+            .to_vec(),
+        b"<< /Type /Annot /Subtype /FreeText /Rect [72 500 172 520] /AP << /N 13 0 R >> >>"
+            .to_vec(),
+        b"<< /Type /Annot /Subtype /Widget /FT /Tx /Rect [72 450 172 470] /AP << /N 14 0 R >> >>"
+            .to_vec(),
+        b"<< /Type /Annot /Subtype /Widget /FT /Tx /T (hidden) /F 2 /Rect [72 400 172 420] \
+          /AP << /N 14 0 R >> >>"
+            .to_vec(),
+        b"<< /Type /Annot /Subtype /Widget /Parent 15 0 R /AS /On /Rect [72 350 92 370] \
+          /AP << /N << /On 16 0 R /Off 17 0 R >> >> >>"
+            .to_vec(),
+        b"<< /Type /Annot /Subtype /Link /Rect [72 300 172 320] /AP << /N 14 0 R >> >>".to_vec(),
+        appearance("Ada Lovelace", ""),
+        appearance("Typed note", "/Matrix [0 1 -1 0 0 0]"),
+        appearance("unnamed", ""),
+        b"<< /FT /Btn /T (agree) >>".to_vec(),
+        appearance("Yes", ""),
+        appearance("No", ""),
+    ]);
+    assert_eq!(
+        texts(&assemble(&objects, "")),
+        ["Page text\nTyped note\nAda Lovelace\nYes"]
+    );
+}

@@ -231,6 +231,32 @@ impl<'c> Interpreter<'c> {
         self.run(content, resources, GState::new(Matrix::IDENTITY), 0)
     }
 
+    /// Runs an annotation's appearance stream, a form XObject, placed on the page by
+    /// `matrix` (see [`super::annots`]); without resources of its own it uses the page's.
+    pub fn run_appearance(
+        &mut self,
+        form: &Stream<'_>,
+        matrix: [f64; 6],
+        page_resources: &Resources<'_>,
+    ) -> Result<(), Stop> {
+        self.forms += 1;
+        if self.forms > MAX_FORMS_PER_PAGE {
+            return Err(Stop::Budget);
+        }
+        let Some(content) = stream::decode(form, stream::MAX_DECODED) else {
+            return Ok(());
+        };
+        let own;
+        let res = match form.dict().get::<Dict<'_>>(b"Resources") {
+            Some(d) => {
+                own = Resources::new(d);
+                &own
+            }
+            None => page_resources,
+        };
+        self.run(&content, res, GState::new(Matrix::from(matrix)), 1)
+    }
+
     fn run(
         &mut self,
         content: &[u8],
