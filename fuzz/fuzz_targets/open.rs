@@ -70,7 +70,7 @@ impl Walk {
 fuzz_target!(|data: &[u8]| {
     let start = Instant::now();
     let mut buf = Arc::new(Vec::new());
-    if let Ok(doc) = Document::open(data, &mut buf) {
+    if let Ok(doc) = Document::open(data, &mut buf, None) {
         let mut walk = Walk::default();
         for page in doc.pages() {
             let _ = (page.media_box(), page.crop_box(), page.rotation());

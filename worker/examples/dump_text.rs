@@ -51,6 +51,7 @@ fn main() {
             let mut text = String::new();
             let start = Instant::now();
             let r = extractor.extract(bytes, &limits, &mut |_, page| {
+                chars += page.chars().count() as u64;
                 if pass == 0 {
                     text.push_str(page);
                     text.push('\x0c');
@@ -66,7 +67,6 @@ fn main() {
             match r {
                 Ok(o) => {
                     pages += o.pages_extracted as u64;
-                    chars += o.chars;
                 }
                 Err(e) => {
                     *errors.entry(e.reason.label()).or_default() += 1;

@@ -294,10 +294,22 @@ struct Passes {
     reported: HashSet<(usize, Phase)>,
     /// `--passes`: the measured phase ends after this many passes.
     passes: Option<u64>,
+    /// The engine's checks of each file's bytes before parsing (compression bombs,
+    /// hostile nesting), made once when the files are found, not in every pass;
+    /// `None` for a file that could not be read then.
+    verdicts: Vec<Option<engine::Verdict>>,
 }
 
 impl Passes {
     fn new(args: &WorkerArgs, files: Vec<PathBuf>) -> Self {
+        let mut buf = Vec::new();
+        let verdicts = files
+            .iter()
+            .map(|path| {
+                let bytes = source::load(path, &mut buf).ok()?;
+                Some(engine::Verdict::of(&bytes))
+            })
+            .collect();
         Passes {
             files,
             engine: engine::Extractor::default(),
@@ -311,6 +323,7 @@ impl Passes {
             buf: Vec::new(),
             reported: HashSet::new(),
             passes: args.passes,
+            verdicts,
         }
     }
 
@@ -394,7 +407,9 @@ impl Passes {
                     }
                     ControlFlow::Continue(())
                 };
-                self.engine.extract_loaded(&bytes, &limits, &mut on_page)
+                let verdict = self.verdicts[index].as_ref();
+                self.engine
+                    .extract_vetted(&bytes, verdict, &limits, &mut on_page)
             }
             Err(err) => Err(engine::ExtractError {
                 reason: Reason::Io,

@@ -6,6 +6,8 @@ use std::ops::ControlFlow;
 
 use worker::engine::{Limits, extract};
 
+// Each test binary uses a part of the shared helpers.
+#[allow(dead_code)]
 mod common;
 use common::{assemble, one_page};
 

@@ -645,3 +645,42 @@ fn ten_mb_of_bt_without_et() {
     let r = run(&assemble(&one_page("", &content), ""));
     assert_sensible(&r);
 }
+
+// ---- verdicts made once per file --------------------------------------------------------
+
+/// Issue 11: the checks before parsing are made once per file (a `Verdict`) and handed to
+/// every extraction of it; a verdict never lets other bytes through unchecked.
+#[test]
+fn a_verdict_serves_only_the_bytes_it_was_made_for() {
+    use worker::engine::{Extractor, Verdict};
+    use worker::source::Bytes;
+    let bomb = miniz_oxide::deflate::compress_to_vec_zlib(&zeros_bomb(1024), 10);
+    let mut objects = one_page("", HELLO);
+    objects.push(stream(
+        "/Type /ObjStm /N 1 /First 4 /Filter [/FlateDecode /FlateDecode]",
+        &bomb,
+    ));
+    let bomb_file = assemble(&objects, "");
+    let good_file = assemble(&one_page("", HELLO), "");
+    let extract = |file: &[u8], verdict: &Verdict| {
+        let mut texts = Vec::new();
+        let result = Extractor::default().extract_vetted(
+            &Bytes::Read(file),
+            Some(verdict),
+            &Limits::default(),
+            &mut |_, t| {
+                texts.push(t.to_string());
+                ControlFlow::Continue(())
+            },
+        );
+        result.map(|_| texts).map_err(|e| e.reason)
+    };
+    let good = Verdict::of(&good_file);
+    assert_eq!(extract(&good_file, &good), Ok(vec!["Hello".to_string()]));
+    assert_eq!(
+        extract(&bomb_file, &Verdict::of(&bomb_file)),
+        Err(Reason::Malformed)
+    );
+    // The harmless file's verdict, given with the bomb: the bomb is checked afresh.
+    assert_eq!(extract(&bomb_file, &good), Err(Reason::Malformed));
+}

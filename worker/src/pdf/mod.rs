@@ -65,8 +65,15 @@ impl Document {
     /// clone of it is alive any more (the previous `Document` dropped). Handing over a
     /// borrow with its lifetime erased would be unsound, since `XRef: Clone` lets a clone
     /// of the data escape any borrow. A mapped file avoids the copy: [`Self::open_shared`].
-    pub fn open(data: &[u8], buf: &mut Arc<Vec<u8>>) -> Result<Self, OpenError> {
-        Self::open_with(data, || {
+    ///
+    /// `survey` is [`Survey::of`] these bytes when the caller made it already (once per
+    /// file); without it the survey is made here.
+    pub fn open(
+        data: &[u8],
+        buf: &mut Arc<Vec<u8>>,
+        survey: Option<&Survey>,
+    ) -> Result<Self, OpenError> {
+        Self::open_with(data, survey, || {
             match Arc::get_mut(buf) {
                 Some(v) => {
                     v.clear();
@@ -79,20 +86,31 @@ impl Document {
     }
 
     /// Opens a document from bytes already held in an `Arc` (a mapped file): handed to
-    /// `hayro-syntax` as they are, without a copy.
-    pub fn open_shared(data: PdfData) -> Result<Self, OpenError> {
+    /// `hayro-syntax` as they are, without a copy. `survey` as for [`Self::open`].
+    pub fn open_shared(data: PdfData, survey: Option<&Survey>) -> Result<Self, OpenError> {
         let owned = data.clone();
-        Self::open_with(data.as_ref(), move || owned)
+        Self::open_with(data.as_ref(), survey, move || owned)
     }
 
     /// The checks every open makes on the bytes, then `hayro-syntax` on `owned()` (or on
     /// a flattened copy, see [`flatten_deep_nesting`]).
-    fn open_with(data: &[u8], owned: impl FnOnce() -> PdfData) -> Result<Self, OpenError> {
+    fn open_with(
+        data: &[u8],
+        survey: Option<&Survey>,
+        owned: impl FnOnce() -> PdfData,
+    ) -> Result<Self, OpenError> {
         let has_header = find(&data[..data.len().min(HEADER_WINDOW)], b"%PDF-").is_some();
         if !has_header && find(data, b" obj").is_none() {
             return Err(OpenError::NotPdf);
         }
-        let survey = Survey::of(data);
+        let made;
+        let survey = match survey {
+            Some(s) => s,
+            None => {
+                made = Survey::of(data);
+                &made
+            }
+        };
         if survey.object_streams_over_cap {
             return Err(OpenError::Bomb);
         }
@@ -159,8 +177,12 @@ pub const MAX_OBJECT_STREAMS: usize = 48 << 20;
 /// (its dictionaries themselves at most 18; the rest are `<<` bytes inside binary streams).
 pub const MAX_NESTING: usize = 64;
 
-/// What one pass over a file's raw bytes finds before it is parsed.
-struct Survey {
+/// What one pass over a file's raw bytes finds before it is parsed: whether its object
+/// streams are a compression bomb, whether their predictors can be applied, whether it
+/// must be flattened. A verdict about the bytes (like their size), so it can be made
+/// once per file and handed to every open of the same bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Survey {
     /// Whether the object and xref streams inflate past [`MAX_OBJECT_STREAMS`].
     object_streams_over_cap: bool,
     /// The deepest `<<` nesting, counted over the raw bytes: `<<` one level down, `>>`
@@ -189,7 +211,7 @@ impl Survey {
     /// are, ISO 32000-1 §7.6.1), and `hayro-syntax` decrypts them with the empty user
     /// password before inflating, so they are decrypted here too ([`crypt::FileKey`]) and
     /// each counted at the larger of its stored and decrypted sizes.
-    fn of(data: &[u8]) -> Survey {
+    pub fn of(data: &[u8]) -> Survey {
         static NEEDLES: OnceLock<AhoCorasick> = OnceLock::new();
         let needles = NEEDLES.get_or_init(|| {
             AhoCorasick::new(["<<", ">>", "/ObjStm", "/XRef", "/Encrypt"]).expect("fixed needles")
@@ -558,24 +580,12 @@ fn has_page_object(data: &[u8]) -> bool {
     false
 }
 
-/// First occurrence of `needle` in `hay`.
+/// First occurrence of `needle` in `hay` (none for an empty needle).
 pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
+    if needle.is_empty() {
         return None;
     }
-    let first = needle[0];
-    let mut i = 0;
-    while i + needle.len() <= hay.len() {
-        let pos = hay[i..=hay.len() - needle.len()]
-            .iter()
-            .position(|&b| b == first)?;
-        let at = i + pos;
-        if &hay[at..at + needle.len()] == needle {
-            return Some(at);
-        }
-        i = at + 1;
-    }
-    None
+    memchr::memmem::find(hay, needle)
 }
 
 #[cfg(test)]
@@ -591,7 +601,7 @@ mod tests {
     }
 
     fn open(data: &[u8]) -> Result<Document, OpenError> {
-        Document::open(data, &mut Arc::default())
+        Document::open(data, &mut Arc::default(), None)
     }
 
     #[test]

@@ -425,8 +425,58 @@ pub fn inflate(data: &[u8], cap: usize) -> Option<Vec<u8>> {
     (inflate_append(data, cap, &mut out) > 0).then_some(out)
 }
 
+/// How many times the input size the first one-shot attempt makes room for (the
+/// realworld corpus's content streams inflate 3.9 times on average), and how much more
+/// the second attempt makes; past that the data is streamed.
+const FIRST_GUESS: usize = 6;
+const SECOND_GUESS: usize = 8;
+
 /// Inflates `data` onto the end of `out`, at most `cap` bytes; returns how many.
+///
+/// libdeflate decodes in one shot, into a buffer that must hold the whole output, at
+/// 1.8x miniz_oxide's speed on our streams (issue 11: 840 M against 1,387 M instructions
+/// for the realworld corpus's content streams). The output size is not written down
+/// (before PDF 2.0's /DL), so the buffer is a guess from the input size, grown once;
+/// data that needs more, damaged data (libdeflate gives nothing for it) and a stream
+/// reaching the cap are streamed through miniz_oxide instead, which keeps what came
+/// before the damage and stops at the cap.
 fn inflate_append(data: &[u8], cap: usize, out: &mut Vec<u8>) -> usize {
+    thread_local! {
+        static ONE_SHOT: std::cell::RefCell<libdeflater::Decompressor> =
+            std::cell::RefCell::new(libdeflater::Decompressor::new());
+    }
+    let start = out.len();
+    let zlib = zlib_header(data);
+    let mut room = data.len().saturating_mul(FIRST_GUESS).max(4096).min(cap);
+    for attempt in 0..2 {
+        out.resize(start + room, 0);
+        let result = ONE_SHOT.with_borrow_mut(|d| {
+            if zlib {
+                d.zlib_decompress(data, &mut out[start..])
+            } else {
+                d.deflate_decompress(data, &mut out[start..])
+            }
+        });
+        match result {
+            Ok(n) => {
+                out.truncate(start + n);
+                return n;
+            }
+            Err(libdeflater::DecompressionError::InsufficientSpace)
+                if attempt == 0 && room < cap =>
+            {
+                room = room.saturating_mul(SECOND_GUESS).min(cap);
+            }
+            Err(_) => break,
+        }
+    }
+    out.truncate(start);
+    inflate_streaming(data, cap, out)
+}
+
+/// As [`inflate_append`], through miniz_oxide's streaming decoder: damaged data yields
+/// what came before the damage, and the output stops at `cap`.
+fn inflate_streaming(data: &[u8], cap: usize, out: &mut Vec<u8>) -> usize {
     thread_local! {
         // The decompressor state is 11 KB: one per thread, reset for each stream.
         static STATE: std::cell::RefCell<Box<DecompressorOxide>> = Default::default();

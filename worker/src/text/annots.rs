@@ -25,14 +25,14 @@ const MAX_FIELD_DEPTH: usize = 32;
 const NOT_SHOWN: i64 = 1 | 2 | 32;
 
 /// Runs the appearance streams of the page's annotations through `interp`.
-pub fn run_annotations(interp: &mut Interpreter<'_>, page: &Page<'_>) -> Result<(), Stop> {
-    let Some(annots) = page.raw().get::<Array<'_>>(b"Annots") else {
+pub fn run_annotations<'d>(interp: &mut Interpreter<'_, 'd>, page: &Page<'d>) -> Result<(), Stop> {
+    let Some(annots) = page.raw().get::<Array<'d>>(b"Annots") else {
         return Ok(());
     };
     // Widgets come after the others: kept for a second round (each annotation is read
     // once; pages of links have thousands).
     let mut widgets = Vec::new();
-    for annot in annots.iter::<Dict<'_>>().take(MAX_ANNOTATIONS) {
+    for annot in annots.iter::<Dict<'d>>().take(MAX_ANNOTATIONS) {
         let subtype = annot.get::<Name<'_>>(b"Subtype");
         let subtype = subtype.as_deref().unwrap_or(b"");
         if subtype == b"Link" || subtype == b"Popup" {
@@ -56,7 +56,11 @@ pub fn run_annotations(interp: &mut Interpreter<'_>, page: &Page<'_>) -> Result<
 }
 
 /// Runs one annotation's normal appearance, if it has one and a rectangle.
-fn run_one(interp: &mut Interpreter<'_>, page: &Page<'_>, annot: &Dict<'_>) -> Result<(), Stop> {
+fn run_one<'d>(
+    interp: &mut Interpreter<'_, 'd>,
+    page: &Page<'d>,
+    annot: &Dict<'d>,
+) -> Result<(), Stop> {
     let (Some(form), Some(rect)) = (appearance(annot), annot.get::<[f64; 4]>(b"Rect")) else {
         return Ok(());
     };
@@ -84,9 +88,9 @@ fn is_field(widget: &Dict<'_>) -> bool {
 
 /// The normal appearance (§12.5.5): /AP /N, or the entry /AS names in it.
 fn appearance<'a>(annot: &Dict<'a>) -> Option<Stream<'a>> {
-    match annot.get::<Dict<'_>>(b"AP")?.get::<Object<'_>>(b"N")? {
+    match annot.get::<Dict<'a>>(b"AP")?.get::<Object<'a>>(b"N")? {
         Object::Stream(s) => Some(s),
-        Object::Dict(states) => states.get::<Stream<'_>>(annot.get::<Name<'_>>(b"AS")?.as_ref()),
+        Object::Dict(states) => states.get::<Stream<'a>>(annot.get::<Name<'_>>(b"AS")?.as_ref()),
         _ => None,
     }
 }

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Instant;
 
-use hayro_syntax::content::UntypedIter;
-use hayro_syntax::object::{Dict, Name, Object, ObjectIdentifier, Stream};
+use hayro_syntax::object::{Dict, FromBytes, Name, ObjectIdentifier, Stream};
 use hayro_syntax::page::Resources;
 
+use super::content::{Item, Kind, Operand, Scanner};
 use super::encoding;
 use super::font::{Code, Font};
 use super::layout::{GlyphPos, TextBuilder};
@@ -131,6 +131,9 @@ impl GState {
 /// Fonts parsed so far in one document, by the identity of their dictionary bytes.
 pub struct FontCache {
     map: HashMap<(usize, usize), Rc<Font>>,
+    /// Fonts that are indirect objects, by object number: found without resolving
+    /// (parsing) the font dictionary again.
+    by_id: HashMap<ObjectIdentifier, Rc<Font>>,
     fallback: Rc<Font>,
 }
 
@@ -138,6 +141,7 @@ impl Default for FontCache {
     fn default() -> Self {
         FontCache {
             map: HashMap::new(),
+            by_id: HashMap::new(),
             fallback: Rc::new(Font::fallback()),
         }
     }
@@ -146,6 +150,7 @@ impl Default for FontCache {
 impl FontCache {
     pub fn clear(&mut self) {
         self.map.clear();
+        self.by_id.clear();
     }
 
     fn get(&mut self, dict: &Dict<'_>) -> Rc<Font> {
@@ -160,57 +165,146 @@ impl FontCache {
     }
 }
 
+/// At most this many bytes of decoded Form XObjects are kept per document; forms past
+/// it are decoded at each use.
+pub const MAX_CACHED_FORMS: usize = 8 << 20;
+
+/// What the interpreter keeps from one document to the next: its scratch buffers, and
+/// the fonts of the current document (cleared by [`Cache::end_document`]).
+#[derive(Default)]
+pub struct Cache {
+    pub fonts: FontCache,
+    /// The font each name of a font resource dictionary (by the identity of its bytes,
+    /// as [`FontCache`]) stands for: `Tf` resolves a name once per document.
+    font_names: HashMap<(usize, usize), NamedFonts>,
+    /// One set of buffers per form nesting level in use.
+    frames: Vec<Frame>,
+    form_stack: Vec<ObjectIdentifier>,
+    glyph_text: String,
+}
+
+impl Cache {
+    /// Forgets the document: no font or form of it may serve the next one.
+    pub fn end_document(&mut self) {
+        self.fonts.clear();
+        self.font_names.clear();
+        self.form_stack.clear();
+    }
+}
+
+/// The fonts of one font resource dictionary looked up so far, by name.
+type NamedFonts = Vec<(Vec<u8>, Rc<Font>)>;
+
+/// The buffers of one content stream run, kept for the next.
+#[derive(Default)]
+struct Frame {
+    operands: Vec<Operand>,
+    saved: Vec<GState>,
+    marked: Vec<Marked>,
+    string: Vec<u8>,
+}
+
 /// One marked-content sequence (§14.6) and its /ActualText, if any (§14.9.4).
 struct Marked {
     actual_text: Option<String>,
     emitted: bool,
 }
 
-/// Interprets the content streams of one page.
-pub struct Interpreter<'c> {
-    fonts: &'c mut FontCache,
+/// A Form XObject of the document as first resolved (§8.10.1): decoded content (`None`
+/// when it cannot be decoded, or when it was past the cache's budget), matrix and
+/// resources.
+struct Form<'d> {
+    content: Option<Rc<Vec<u8>>>,
+    matrix: Option<[f64; 6]>,
+    resources: Option<Resources<'d>>,
+}
+
+/// Interprets the content streams of the pages of one document (`'d`), one page after
+/// the other: fonts and Form XObjects are resolved and decoded once.
+pub struct Interpreter<'c, 'd> {
+    cache: &'c mut Cache,
     out: &'c mut TextBuilder,
     deadline: Option<Instant>,
+    /// Forms by object number; `None` for an XObject that is not a form.
+    forms: HashMap<ObjectIdentifier, Option<Rc<Form<'d>>>>,
+    form_bytes: usize,
+    /// Operators and forms run on this page (budgets per page).
     ops: u64,
-    forms: u32,
-    form_stack: Vec<ObjectIdentifier>,
-    glyph_text: String,
+    forms_run: u32,
     /// Glyphs entirely outside this box (x0, y0, x1, y1) are dropped.
     clip: Option<[f64; 4]>,
 }
 
-impl<'c> Interpreter<'c> {
-    pub fn new(
-        fonts: &'c mut FontCache,
-        out: &'c mut TextBuilder,
-        deadline: Option<Instant>,
-    ) -> Self {
+/// The last (up to) six numeric operands of an operator, in order, and how many.
+fn numbers(s: &Scanner<'_>) -> ([f64; 6], usize) {
+    let mut nums = [0f64; 6];
+    let mut n = 0usize;
+    for o in s.operands() {
+        if let Some(x) = s.number(o) {
+            if n == 6 {
+                nums.copy_within(1.., 0);
+                n = 5;
+            }
+            nums[n] = x;
+            n += 1;
+        }
+    }
+    (nums, n)
+}
+
+/// Operand `i` of the last `of` numbers, when there are that many and it is finite.
+fn num(nums: &([f64; 6], usize), i: usize, of: usize) -> Option<f64> {
+    let (nums, n) = nums;
+    if *n >= of {
+        Some(nums[n - of + i]).filter(|v| v.is_finite())
+    } else {
+        None
+    }
+}
+
+/// The first operand of `kind`.
+fn first(s: &Scanner<'_>, kind: Kind) -> Option<Operand> {
+    s.operands().iter().find(|o| o.kind == kind).copied()
+}
+
+impl<'c, 'd> Interpreter<'c, 'd> {
+    pub fn new(cache: &'c mut Cache, out: &'c mut TextBuilder, deadline: Option<Instant>) -> Self {
+        cache.form_stack.clear();
         Interpreter {
-            fonts,
+            cache,
             out,
             deadline,
+            forms: HashMap::new(),
+            form_bytes: 0,
             ops: 0,
-            forms: 0,
-            form_stack: Vec::new(),
-            glyph_text: String::new(),
+            forms_run: 0,
             clip: None,
         }
     }
 
     /// Drops glyphs entirely outside the page's media box, as MuPDF does: printer's marks
-    /// and job tickets parked off the page (pdfminer__i1040nr) are not page text.
+    /// and job tickets parked off the page (pdfminer__i1040nr) are not page text. Set per
+    /// page (until then, or when the box is unusable, nothing is dropped).
     pub fn clip_to(&mut self, media_box: [f64; 4]) {
         let [x0, y0, x1, y1] = media_box;
         let b = [x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)];
-        if b.iter().all(|v| v.is_finite()) && b[2] > b[0] && b[3] > b[1] {
-            self.clip = Some(b);
-        }
+        self.clip = (b.iter().all(|v| v.is_finite()) && b[2] > b[0] && b[3] > b[1]).then_some(b);
+    }
+
+    /// The text of the page last run.
+    pub fn page_text(&mut self) -> &str {
+        self.out.finish()
     }
 
     fn outside(&self, g: &GlyphPos) -> bool {
         let Some([x0, y0, x1, y1]) = self.clip else {
             return false;
         };
+        // The glyph's box holds its origin: an origin inside the clip box is enough (the
+        // usual case, answered without the corners).
+        if (x0..=x1).contains(&g.origin.0) && (y0..=y1).contains(&g.origin.1) {
+            return false;
+        }
         // The glyph's box: its advance, and one em up from the baseline.
         let up = (-g.dir.1 * g.size, g.dir.0 * g.size);
         let xs = [g.origin.0, g.end.0, g.origin.0 + up.0, g.end.0 + up.0];
@@ -226,28 +320,34 @@ impl<'c> Interpreter<'c> {
         gx1 < x0 || gx0 > x1 || gy1 < y0 || gy0 > y1
     }
 
-    /// Runs a page's content stream with its resources.
-    pub fn run_page(&mut self, content: &[u8], resources: &Resources<'_>) -> Result<(), Stop> {
+    /// Runs a page's content stream with its resources; its text is then
+    /// [`Interpreter::page_text`].
+    pub fn run_page(&mut self, content: &[u8], resources: &Resources<'d>) -> Result<(), Stop> {
+        self.out.clear();
+        self.ops = 0;
+        self.forms_run = 0;
+        self.cache.form_stack.clear();
         self.run(content, resources, GState::new(Matrix::IDENTITY), 0)
     }
 
     /// Runs an annotation's appearance stream, a form XObject, placed on the page by
-    /// `matrix` (see [`super::annots`]); without resources of its own it uses the page's.
+    /// `matrix` (see [`super::annots`]), after the page's content; without resources of
+    /// its own it uses the page's.
     pub fn run_appearance(
         &mut self,
-        form: &Stream<'_>,
+        form: &Stream<'d>,
         matrix: [f64; 6],
-        page_resources: &Resources<'_>,
+        page_resources: &Resources<'d>,
     ) -> Result<(), Stop> {
-        self.forms += 1;
-        if self.forms > MAX_FORMS_PER_PAGE {
+        self.forms_run += 1;
+        if self.forms_run > MAX_FORMS_PER_PAGE {
             return Err(Stop::Budget);
         }
         let Some(content) = stream::decode(form, stream::MAX_DECODED) else {
             return Ok(());
         };
         let own;
-        let res = match form.dict().get::<Dict<'_>>(b"Resources") {
+        let res = match form.dict().get::<Dict<'d>>(b"Resources") {
             Some(d) => {
                 own = Resources::new(d);
                 &own
@@ -257,60 +357,60 @@ impl<'c> Interpreter<'c> {
         self.run(&content, res, GState::new(Matrix::from(matrix)), 1)
     }
 
+    /// Runs one content stream with the buffers of its nesting level.
     fn run(
         &mut self,
         content: &[u8],
-        res: &Resources<'_>,
+        res: &Resources<'d>,
         initial: GState,
         depth: usize,
     ) -> Result<(), Stop> {
+        let mut frame = self.cache.frames.pop().unwrap_or_default();
+        let result = self.run_with(content, res, initial, depth, &mut frame);
+        frame.saved.clear();
+        frame.marked.clear();
+        self.cache.frames.push(frame);
+        result
+    }
+
+    fn run_with(
+        &mut self,
+        content: &[u8],
+        res: &Resources<'d>,
+        initial: GState,
+        depth: usize,
+        frame: &mut Frame,
+    ) -> Result<(), Stop> {
         let mut gs = initial;
-        let mut saved: Vec<GState> = Vec::new();
+        let saved = &mut frame.saved;
+        let marked = &mut frame.marked;
+        let buf = &mut frame.string;
+        saved.clear();
+        marked.clear();
         let mut unsaved_depth = 0usize;
         let mut tm = Matrix::IDENTITY;
         let mut tlm = Matrix::IDENTITY;
-        let mut marked: Vec<Marked> = Vec::new();
-        let mut local_fonts: Vec<(Vec<u8>, Rc<Font>)> = Vec::new();
 
-        let mut iter = UntypedIter::new(content);
-        while let Some(instr) = iter.next() {
+        let mut s = Scanner::new(content, std::mem::take(&mut frame.operands));
+        let result = loop {
+            let Some(op) = s.next_operator() else {
+                break Ok(());
+            };
             self.ops += 1;
             if self.ops.is_multiple_of(DEADLINE_EVERY)
                 && let Some(d) = self.deadline
                 && Instant::now() >= d
             {
-                return Err(Stop::Timeout);
+                break Err(Stop::Timeout);
             }
             if self.ops > MAX_OPS_PER_PAGE {
-                return Err(Stop::Budget);
+                break Err(Stop::Budget);
             }
-            let op: &[u8] = instr.operator;
-            // The last (up to) six numeric operands, in order.
-            let mut nums = [0f64; 6];
-            let mut n = 0usize;
-            for o in instr.operands() {
-                if let Object::Number(x) = o {
-                    if n == 6 {
-                        nums.copy_within(1.., 0);
-                        n = 5;
-                    }
-                    nums[n] = x.as_f64();
-                    n += 1;
-                }
-            }
-            let num = |i: usize, of: usize| -> Option<f64> {
-                if n >= of {
-                    Some(nums[n - of + i]).filter(|v| v.is_finite())
-                } else {
-                    None
-                }
-            };
             match op {
                 b"BT" => {
                     tm = Matrix::IDENTITY;
                     tlm = Matrix::IDENTITY;
                 }
-                b"ET" => {}
                 b"q" => {
                     if saved.len() < MAX_SAVE_DEPTH {
                         saved.push(gs.clone());
@@ -325,69 +425,56 @@ impl<'c> Interpreter<'c> {
                         gs = s;
                     }
                 }
-                // `nums` holds exactly the last six numbers once n == 6.
-                b"cm" if n == 6 => {
-                    let ctm = Matrix::from(nums).then(&gs.ctm);
-                    if ctm.is_finite() {
-                        gs.ctm = ctm;
+                b"cm" => {
+                    // Exactly the last six numbers.
+                    let (nums, n) = numbers(&s);
+                    if n == 6 {
+                        let ctm = Matrix::from(nums).then(&gs.ctm);
+                        if ctm.is_finite() {
+                            gs.ctm = ctm;
+                        }
                     }
                 }
                 b"Tf" => {
-                    if let Some(size) = num(0, 1) {
+                    if let Some(size) = num(&numbers(&s), 0, 1) {
                         gs.font_size = size;
                     }
-                    let name = instr.operands().find_map(|o| match o {
-                        Object::Name(n) => Some(n.as_ref().to_vec()),
-                        _ => None,
-                    });
-                    if let Some(name) = name {
-                        gs.font = Some(self.font(res, &name, &mut local_fonts));
+                    if let Some(name) = first(&s, Kind::Name).and_then(|o| s.name(&o)) {
+                        gs.font = Some(self.font(res, &name));
                     }
                 }
                 // An ExtGState may set the font (§8.4.5, Table 58: /Font [font size]).
                 b"gs" => {
-                    let state = instr.operands().find_map(|o| match o {
-                        Object::Name(n) => res.ext_g_states.get::<Dict<'_>>(n.as_ref()),
-                        _ => None,
-                    });
+                    let state = s
+                        .operands()
+                        .iter()
+                        .filter_map(|o| s.name(o))
+                        .find_map(|n| res.ext_g_states.get::<Dict<'_>>(&*n));
                     if let Some(font) =
                         state.and_then(|d| d.get::<hayro_syntax::object::Array<'_>>(b"Font"))
                     {
                         if let Some(dict) = font.iter::<Dict<'_>>().next() {
-                            gs.font = Some(self.fonts.get(&dict));
+                            gs.font = Some(self.cache.fonts.get(&dict));
                         }
                         if let Some(size) = font.iter::<f64>().next().filter(|v| v.is_finite()) {
                             gs.font_size = size;
                         }
                     }
                 }
-                b"Tc" => {
-                    if let Some(v) = num(0, 1) {
-                        gs.char_spacing = v;
-                    }
-                }
-                b"Tw" => {
-                    if let Some(v) = num(0, 1) {
-                        gs.word_spacing = v;
-                    }
-                }
-                b"Tz" => {
-                    if let Some(v) = num(0, 1) {
-                        gs.h_scale = v / 100.0;
-                    }
-                }
-                b"TL" => {
-                    if let Some(v) = num(0, 1) {
-                        gs.leading = v;
-                    }
-                }
-                b"Ts" => {
-                    if let Some(v) = num(0, 1) {
-                        gs.rise = v;
+                b"Tc" | b"Tw" | b"Tz" | b"TL" | b"Ts" => {
+                    if let Some(v) = num(&numbers(&s), 0, 1) {
+                        match op {
+                            b"Tc" => gs.char_spacing = v,
+                            b"Tw" => gs.word_spacing = v,
+                            b"Tz" => gs.h_scale = v / 100.0,
+                            b"TL" => gs.leading = v,
+                            _ => gs.rise = v,
+                        }
                     }
                 }
                 b"Td" | b"TD" => {
-                    if let (Some(tx), Some(ty)) = (num(0, 2), num(1, 2)) {
+                    let nums = numbers(&s);
+                    if let (Some(tx), Some(ty)) = (num(&nums, 0, 2), num(&nums, 1, 2)) {
                         if op == b"TD" {
                             gs.leading = -ty;
                         }
@@ -395,9 +482,10 @@ impl<'c> Interpreter<'c> {
                         tm = tlm;
                     }
                 }
-                b"Tm" if n == 6 => {
+                b"Tm" => {
+                    let (nums, n) = numbers(&s);
                     let m = Matrix::from(nums);
-                    if m.is_finite() {
+                    if n == 6 && m.is_finite() {
                         tlm = m;
                         tm = m;
                     }
@@ -407,37 +495,32 @@ impl<'c> Interpreter<'c> {
                     tm = tlm;
                 }
                 b"Tj" | b"'" | b"\"" => {
-                    if op == b"\""
-                        && let (Some(aw), Some(ac)) = (num(0, 2), num(1, 2))
-                    {
-                        gs.word_spacing = aw;
-                        gs.char_spacing = ac;
+                    if op == b"\"" {
+                        let nums = numbers(&s);
+                        if let (Some(aw), Some(ac)) = (num(&nums, 0, 2), num(&nums, 1, 2)) {
+                            gs.word_spacing = aw;
+                            gs.char_spacing = ac;
+                        }
                     }
                     if op != b"Tj" {
                         tlm.pre_translate(0.0, -gs.leading);
                         tm = tlm;
                     }
-                    let s = instr.operands().find_map(|o| match o {
-                        Object::String(s) => Some(s),
-                        _ => None,
-                    });
-                    if let Some(s) = s {
-                        self.show(s.as_bytes(), &gs, &mut tm, &mut marked);
+                    let string = s
+                        .operands()
+                        .iter()
+                        .find(|o| matches!(o.kind, Kind::Literal | Kind::Hex))
+                        .copied();
+                    if let Some(bytes) = string.and_then(|o| s.string(&o, buf)) {
+                        self.show(bytes, &gs, &mut tm, marked);
                     }
                 }
                 b"TJ" => {
-                    let arr = instr.operands().find_map(|o| match o {
-                        Object::Array(a) => Some(a),
-                        _ => None,
-                    });
-                    if let Some(arr) = arr {
-                        for item in arr.raw_iter() {
+                    if let Some(arr) = first(&s, Kind::Array) {
+                        for item in s.items(&arr) {
                             match item {
-                                hayro_syntax::object::MaybeRef::NotRef(Object::String(s)) => {
-                                    self.show(s.as_bytes(), &gs, &mut tm, &mut marked);
-                                }
-                                hayro_syntax::object::MaybeRef::NotRef(Object::Number(x)) => {
-                                    let adj = -x.as_f64() / 1000.0 * gs.font_size;
+                                Item::Number(x) => {
+                                    let adj = -x / 1000.0 * gs.font_size;
                                     if adj.is_finite() {
                                         if gs.font.as_ref().is_some_and(|f| f.is_vertical()) {
                                             tm.pre_translate(0.0, adj);
@@ -446,7 +529,12 @@ impl<'c> Interpreter<'c> {
                                         }
                                     }
                                 }
-                                _ => {}
+                                Item::String(..) => {
+                                    if let Some(bytes) = item.bytes(buf) {
+                                        self.show(bytes, &gs, &mut tm, marked);
+                                    }
+                                }
+                                Item::Other => {}
                             }
                         }
                     }
@@ -456,11 +544,16 @@ impl<'c> Interpreter<'c> {
                     emitted: false,
                 }),
                 b"BDC" => {
-                    let actual_text = instr.operands().find_map(|o| match o {
-                        Object::Dict(d) => actual_text(d),
-                        Object::Name(n) => res
+                    let actual_text = s.operands().iter().find_map(|o| match o.kind {
+                        Kind::Dict => {
+                            let raw = s.raw(o);
+                            // Most are `<< /MCID n >>`: parsed only when they can hold it.
+                            memchr::memmem::find(raw, b"ActualText")?;
+                            actual_text(&Dict::from_bytes(raw)?)
+                        }
+                        Kind::Name => res
                             .properties
-                            .get::<Dict<'_>>(n.as_ref())
+                            .get::<Dict<'_>>(&*s.name(o)?)
                             .and_then(|d| actual_text(&d)),
                         _ => None,
                     });
@@ -475,35 +568,47 @@ impl<'c> Interpreter<'c> {
                     marked.pop();
                 }
                 b"Do" => {
-                    let name = instr.operands().find_map(|o| match o {
-                        Object::Name(n) => Some(n.as_ref().to_vec()),
-                        _ => None,
-                    });
-                    if let Some(name) = name {
-                        self.form(res, &name, &gs, depth)?;
+                    if let Some(name) = first(&s, Kind::Name).and_then(|o| s.name(&o))
+                        && let Err(stop) = self.form(res, &name, &gs, depth)
+                    {
+                        break Err(stop);
                     }
                 }
                 _ => {}
             }
-        }
-        Ok(())
+        };
+        frame.operands = s.into_stack();
+        result
     }
 
-    fn font(
-        &mut self,
-        res: &Resources<'_>,
-        name: &[u8],
-        local: &mut Vec<(Vec<u8>, Rc<Font>)>,
-    ) -> Rc<Font> {
-        if let Some((_, f)) = local.iter().find(|(n, _)| n == name) {
+    /// The font resource `name` (the fallback when there is none).
+    fn font(&mut self, res: &Resources<'d>, name: &[u8]) -> Rc<Font> {
+        let data = res.fonts.data();
+        let key = (data.as_ptr() as usize, data.len());
+        let names = self.cache.font_names.entry(key).or_default();
+        if let Some((_, f)) = names.iter().find(|(n, _)| n == name) {
             return f.clone();
         }
-        let font = match res.fonts.get::<Dict<'_>>(name) {
-            Some(d) => self.fonts.get(&d),
-            None => self.fonts.fallback.clone(),
+        let id = res.fonts.get_ref(name).map(ObjectIdentifier::from);
+        let known = id.and_then(|id| self.cache.fonts.by_id.get(&id).cloned());
+        let font = match known {
+            Some(font) => font,
+            None => match res.fonts.get::<Dict<'_>>(name) {
+                Some(d) => {
+                    let font = self.cache.fonts.get(&d);
+                    if let Some(id) = id {
+                        self.cache.fonts.by_id.insert(id, font.clone());
+                    }
+                    font
+                }
+                None => self.cache.fonts.fallback.clone(),
+            },
         };
-        if local.len() < 64 {
-            local.push((name.to_vec(), font.clone()));
+        // Bounded: a resource dictionary names a few fonts; past that names are looked up
+        // at each use.
+        let names = self.cache.font_names.entry(key).or_default();
+        if names.len() < 256 {
+            names.push((name.to_vec(), font.clone()));
         }
         font
     }
@@ -511,7 +616,7 @@ impl<'c> Interpreter<'c> {
     /// Runs a Form XObject (§8.10): its own matrix and resources, in a saved state.
     fn form(
         &mut self,
-        res: &Resources<'_>,
+        res: &Resources<'d>,
         name: &[u8],
         gs: &GState,
         depth: usize,
@@ -519,46 +624,79 @@ impl<'c> Interpreter<'c> {
         if depth >= MAX_FORM_DEPTH {
             return Ok(());
         }
-        let Some(stream) = res.x_objects.get::<Stream<'_>>(name) else {
+        let id = match res.x_objects.get_ref(name) {
+            Some(r) => ObjectIdentifier::from(r),
+            // A direct stream cannot be: streams are indirect objects (§7.3.8).
+            None => return Ok(()),
+        };
+        if self.cache.form_stack.contains(&id) {
+            return Ok(());
+        }
+        let form = match self.forms.get(&id) {
+            Some(known) => known.clone(),
+            None => {
+                let form = self.resolve_form(res, name);
+                self.forms.insert(id, form.clone());
+                form
+            }
+        };
+        let Some(form) = form else {
             return Ok(());
         };
-        let dict = stream.dict();
-        if dict
-            .get::<Name<'_>>(b"Subtype")
-            .is_none_or(|s| s.as_ref() != b"Form")
-        {
-            return Ok(());
-        }
-        let id = stream.obj_id();
-        if self.form_stack.contains(&id) {
-            return Ok(());
-        }
-        self.forms += 1;
-        if self.forms > MAX_FORMS_PER_PAGE {
+        self.forms_run += 1;
+        if self.forms_run > MAX_FORMS_PER_PAGE {
             return Err(Stop::Budget);
         }
-        let Some(content) = stream::decode(&stream, stream::MAX_DECODED) else {
-            return Ok(());
+        // Past the cache's budget the content is decoded at each use.
+        let content = match &form.content {
+            Some(c) => c.clone(),
+            None => match res
+                .x_objects
+                .get::<Stream<'_>>(name)
+                .and_then(|s| stream::decode(&s, stream::MAX_DECODED))
+            {
+                Some(c) => Rc::new(c.into_owned()),
+                None => return Ok(()),
+            },
         };
         let mut inner = gs.clone();
-        if let Some(m) = dict.get::<[f64; 6]>(b"Matrix") {
+        if let Some(m) = form.matrix {
             let m = Matrix::from(m).then(&gs.ctm);
             if m.is_finite() {
                 inner.ctm = m;
             }
         }
-        let own;
-        let form_res = match dict.get::<Dict<'_>>(b"Resources") {
-            Some(d) => {
-                own = Resources::new(d);
-                &own
-            }
-            None => res,
-        };
-        self.form_stack.push(id);
+        let form_res = form.resources.as_ref().unwrap_or(res);
+        self.cache.form_stack.push(id);
         let r = self.run(&content, form_res, inner, depth + 1);
-        self.form_stack.pop();
+        self.cache.form_stack.pop();
         r
+    }
+
+    /// XObject `name` of `res`, when it is a form: decoded (kept while the document's
+    /// forms stay within [`MAX_CACHED_FORMS`]), with its matrix and resources.
+    fn resolve_form(&mut self, res: &Resources<'d>, name: &[u8]) -> Option<Rc<Form<'d>>> {
+        let stream = res.x_objects.get::<Stream<'d>>(name)?;
+        let dict = stream.dict();
+        if dict
+            .get::<Name<'_>>(b"Subtype")
+            .is_none_or(|s| s.as_ref() != b"Form")
+        {
+            return None;
+        }
+        let content = stream::decode(&stream, stream::MAX_DECODED).map(|d| d.into_owned());
+        let size = content.as_ref().map_or(0, Vec::len);
+        let content = if self.form_bytes + size <= MAX_CACHED_FORMS {
+            self.form_bytes += size;
+            Some(Rc::new(content.unwrap_or_default()))
+        } else {
+            None
+        };
+        Some(Rc::new(Form {
+            content,
+            matrix: dict.get::<[f64; 6]>(b"Matrix"),
+            resources: dict.get::<Dict<'d>>(b"Resources").map(Resources::new),
+        }))
     }
 
     /// Shows a string (§9.4.3): places each glyph and advances the text matrix.
@@ -566,7 +704,7 @@ impl<'c> Interpreter<'c> {
         let font = gs
             .font
             .clone()
-            .unwrap_or_else(|| self.fonts.fallback.clone());
+            .unwrap_or_else(|| self.cache.fonts.fallback.clone());
         let fs = gs.font_size;
         let th = gs.h_scale;
         let vertical = font.is_vertical();
@@ -631,14 +769,14 @@ impl<'c> Interpreter<'c> {
                     }
                 }
                 _ => {
-                    self.glyph_text.clear();
+                    self.cache.glyph_text.clear();
                     // A drawn glyph whose text is unknown (TeX's Type3 ligatures named
                     // /a28) is U+FFFD, so that "identi\u{FFFD}cation" does not read as a
                     // word; MuPDF puts the raw code there.
-                    if !font.push_text(code, &mut self.glyph_text) && w > 0.0 {
-                        self.glyph_text.push('\u{FFFD}');
+                    if !font.push_text(code, &mut self.cache.glyph_text) && w > 0.0 {
+                        self.cache.glyph_text.push('\u{FFFD}');
                     }
-                    self.out.push(&self.glyph_text, &g);
+                    self.out.push(&self.cache.glyph_text, &g);
                 }
             }
             if step.is_finite() {
@@ -663,7 +801,7 @@ mod tests {
     use super::*;
 
     fn run(content: &[u8]) -> String {
-        let mut fonts = FontCache::default();
+        let mut fonts = Cache::default();
         let mut out = TextBuilder::default();
         let res = Resources::new(Dict::empty());
         Interpreter::new(&mut fonts, &mut out, None)
@@ -700,7 +838,7 @@ mod tests {
     #[test]
     fn ext_g_state_sets_the_font() {
         use hayro_syntax::object::FromBytes;
-        let mut fonts = FontCache::default();
+        let mut fonts = Cache::default();
         let mut out = TextBuilder::default();
         let res = Dict::from_bytes(
             b"<< /ExtGState << /GS1 << /Font [<< /Subtype /Type1 /BaseFont /Courier \
@@ -718,7 +856,7 @@ mod tests {
     fn unknown_glyphs_are_replacement_characters() {
         // pdfpig__MOZILLA-10372-2: the fi ligature at code 28, named /a28.
         use hayro_syntax::object::FromBytes;
-        let mut fonts = FontCache::default();
+        let mut fonts = Cache::default();
         let mut out = TextBuilder::default();
         let res = Dict::from_bytes(
             b"<< /Font << /T3 << /Subtype /Type3 /FontMatrix [0.01 0 0 0.01 0 0] \
@@ -736,7 +874,7 @@ mod tests {
     #[test]
     fn glyphs_off_the_media_box_are_dropped() {
         // pdfminer__i1040nr: a job ticket (USERID DTD ...) set beside the page.
-        let mut fonts = FontCache::default();
+        let mut fonts = Cache::default();
         let mut out = TextBuilder::default();
         let res = Resources::new(Dict::empty());
         let mut interp = Interpreter::new(&mut fonts, &mut out, None);

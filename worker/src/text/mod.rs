@@ -7,6 +7,7 @@ pub mod annots;
 #[rustfmt::skip]
 mod cjk;
 pub mod cmap;
+pub mod content;
 pub mod encoding;
 pub mod font;
 pub mod interp;

@@ -1,8 +1,6 @@
 //! Documents built by hand for the engine's integration tests: a one-page document as
 //! numbered objects, and the file around them.
 
-// Each test binary compiles this module and uses a part of it.
-#![allow(dead_code)]
 
 use std::fmt::Write as _;
 
