@@ -105,3 +105,162 @@ fn annotations_and_form_fields_are_read_from_their_appearance_streams_after_the_
         ["Page text\nTyped note\nAda Lovelace\nYes"]
     );
 }
+
+/// A TrueType program of three empty glyphs named H, uni0069 and G21 in its post table
+/// (format 2), reached from `codes` through one format-0 cmap subtable of `platform`
+/// (platform id, encoding id). FreeType (MuPDF) and ttf-parser both read it.
+fn truetype_program(platform: (u16, u16), codes: [u8; 3]) -> Vec<u8> {
+    fn be(out: &mut Vec<u8>, values: &[(u64, usize)]) {
+        for &(v, bytes) in values {
+            out.extend_from_slice(&v.to_be_bytes()[8 - bytes..]);
+        }
+    }
+    let glyphs = 4u64;
+    let mut post = Vec::new();
+    be(&mut post, &[(0x0002_0000, 4), (0, 4), (0xFF9C, 2), (50, 2)]);
+    be(
+        &mut post,
+        &[(0, 4), (0, 4), (0, 4), (0, 4), (0, 4), (glyphs, 2)],
+    );
+    // .notdef, H (Macintosh name 43), then two names of the font's own.
+    be(&mut post, &[(0, 2), (43, 2), (258, 2), (259, 2)]);
+    post.extend_from_slice(b"\x07uni0069\x03G21");
+    let mut cmap = Vec::new();
+    be(
+        &mut cmap,
+        &[
+            (0, 2),
+            (1, 2),
+            (platform.0 as u64, 2),
+            (platform.1 as u64, 2),
+        ],
+    );
+    be(&mut cmap, &[(12, 4), (0, 2), (262, 2), (0, 2)]);
+    let mut ids = [0u8; 256];
+    for (glyph, &code) in codes.iter().enumerate() {
+        ids[code as usize] = glyph as u8 + 1;
+    }
+    cmap.extend_from_slice(&ids);
+    let mut head = Vec::new();
+    be(
+        &mut head,
+        &[(0x0001_0000, 4), (0x0001_0000, 4), (0, 4), (0x5F0F_3CF5, 4)],
+    );
+    be(
+        &mut head,
+        &[(0, 2), (1000, 2), (0, 8), (0, 8), (0, 2), (0, 2)],
+    );
+    be(
+        &mut head,
+        &[(1000, 2), (1000, 2), (0, 2), (8, 2), (2, 2), (0, 2), (0, 2)],
+    );
+    let mut hhea = Vec::new();
+    be(
+        &mut hhea,
+        &[(0x0001_0000, 4), (800, 2), (0xFF38, 2), (0, 2), (1000, 2)],
+    );
+    be(
+        &mut hhea,
+        &[(0, 2), (0, 2), (1000, 2), (1, 2), (0, 2), (0, 2)],
+    );
+    be(
+        &mut hhea,
+        &[(0, 2), (0, 2), (0, 2), (0, 2), (0, 2), (glyphs, 2)],
+    );
+    let mut hmtx = Vec::new();
+    let mut loca = Vec::new();
+    for _ in 0..glyphs {
+        be(&mut hmtx, &[(600, 2), (0, 2)]);
+        be(&mut loca, &[(0, 2)]);
+    }
+    be(&mut loca, &[(0, 2)]);
+    let mut maxp = Vec::new();
+    be(
+        &mut maxp,
+        &[
+            (0x0001_0000, 4),
+            (glyphs, 2),
+            (0, 8),
+            (2, 2),
+            (0, 8),
+            (0, 8),
+        ],
+    );
+    let tables: [(&[u8; 4], Vec<u8>); 8] = [
+        (b"cmap", cmap),
+        (b"glyf", vec![0, 0]),
+        (b"head", head),
+        (b"hhea", hhea),
+        (b"hmtx", hmtx),
+        (b"loca", loca),
+        (b"maxp", maxp),
+        (b"post", post),
+    ];
+    let mut font = Vec::new();
+    be(
+        &mut font,
+        &[(0x0001_0000, 4), (8, 2), (64, 2), (3, 2), (64, 2)],
+    );
+    let mut offset = 12 + 16 * tables.len();
+    let mut body = Vec::new();
+    for (tag, data) in &tables {
+        font.extend_from_slice(*tag);
+        be(
+            &mut font,
+            &[
+                (0, 4),
+                ((offset + body.len()) as u64, 4),
+                (data.len() as u64, 4),
+            ],
+        );
+        body.extend_from_slice(data);
+        body.resize(body.len().next_multiple_of(4), 0);
+    }
+    offset += body.len();
+    font.extend_from_slice(&body);
+    assert_eq!(font.len(), offset);
+    font
+}
+
+/// A page showing `shown` in a TrueType font embedding `program`, without /Encoding or
+/// /ToUnicode; `flags` for its descriptor.
+fn truetype_page(program: &[u8], flags: u32, first: u8, shown: &[u8]) -> Vec<u8> {
+    let mut content = b"BT /F1 12 Tf 72 720 Td (".to_vec();
+    content.extend_from_slice(shown);
+    content.extend_from_slice(b") Tj ET");
+    let mut objects = one_page("", &content);
+    objects[4] = format!(
+        "<< /Type /Font /Subtype /TrueType /BaseFont /ABCDEF+Subset /FirstChar {first} \
+         /LastChar {} /Widths [700 300 300] /FontDescriptor 6 0 R >>",
+        first + 2
+    )
+    .into_bytes();
+    objects.push(
+        format!(
+            "<< /Type /FontDescriptor /FontName /ABCDEF+Subset /Flags {flags} \
+             /FontBBox [0 -200 1000 800] /ItalicAngle 0 /Ascent 800 /Descent -200 \
+             /CapHeight 700 /StemV 80 /FontFile2 7 0 R >>"
+        )
+        .into_bytes(),
+    );
+    objects.push(common::stream(
+        &format!("/Length1 {}", program.len()),
+        program,
+    ));
+    assemble(&objects, "")
+}
+
+#[test]
+fn truetype_fonts_without_to_unicode_are_read_through_their_cmap_and_post_tables() {
+    // A subset whose codes 1, 2, 3 mean nothing but through the program: its (3,0) cmap
+    // takes them to glyphs, and the post table names the glyphs. MuPDF reads "Hi!".
+    let program = truetype_program((3, 0), [1, 2, 3]);
+    assert_eq!(
+        texts(&truetype_page(&program, 4, 1, b"\x01\x02\x03")),
+        ["Hi!"]
+    );
+    // Not symbolic, no /Encoding: the codes go through the (3,1) subtable as Unicode;
+    // the glyph names win over WinAnsi's reading of the codes (MuPDF: "Hi!").
+    let program = truetype_program((3, 1), [b'A', b'B', b'C']);
+    assert_eq!(texts(&truetype_page(&program, 32, b'A', b"ABC")), ["Hi!"]);
+}

@@ -1,6 +1,7 @@
 //! Fonts as text extraction sees them (ISO 32000-1 §9.5-§9.10): how a string splits
 //! into codes, what Unicode each code stands for, and how far each glyph advances.
-//! Font programs are not read.
+//! Of the embedded font programs only the built-in encoding is read (program.rs,
+//! truetype.rs).
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -12,6 +13,7 @@ use super::cmap::CMap;
 use super::encoding::{self, BaseEncoding};
 use super::program;
 use super::tables;
+use super::truetype;
 use crate::pdf::stream;
 
 /// CMaps and font programs larger than this are not read (bytes).
@@ -205,7 +207,9 @@ impl Font {
         if !named_base
             && kind == Kind::Simple
             && !dict.contains_key(b"ToUnicode")
-            && let Some(encoding) = descriptor.as_ref().and_then(program_encoding_of)
+            && let Some(encoding) = descriptor
+                .as_ref()
+                .and_then(|d| program_encoding_of(d, symbolic))
         {
             program_encoding = true;
             let mut merged = encoding;
@@ -589,9 +593,13 @@ fn type3_em(dict: &Dict<'_>) -> f32 {
     1.0
 }
 
-/// The built-in encoding of the embedded font program (Type 1 or bare CFF), if it has
-/// its own. Of a Type 1 program only the clear-text part before `eexec` is inflated.
-fn program_encoding_of(descriptor: &Dict<'_>) -> Option<Vec<(u8, Vec<u8>)>> {
+/// The built-in encoding of the embedded font program (Type 1, bare CFF, or TrueType
+/// through its cmap and post tables), if it has its own. Of a Type 1 program only the clear-text part before `eexec` is inflated.
+fn program_encoding_of(descriptor: &Dict<'_>, symbolic: bool) -> Option<Vec<(u8, Vec<u8>)>> {
+    // A TrueType program's cmap and post tables (MuPDF reads them for every code).
+    if let Some(file) = descriptor.get::<Stream<'_>>(b"FontFile2") {
+        return truetype::encoding(&stream::decode(&file, MAX_CMAP)?, symbolic);
+    }
     if let Some(file) = descriptor.get::<Stream<'_>>(b"FontFile3") {
         if file
             .dict()

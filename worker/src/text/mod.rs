@@ -15,3 +15,4 @@ pub mod layout;
 pub mod program;
 #[rustfmt::skip]
 mod tables;
+pub mod truetype;

@@ -1,7 +1,6 @@
 //! Documents built by hand for the engine's integration tests: a one-page document as
 //! numbered objects, and the file around them.
 
-
 use std::fmt::Write as _;
 
 /// A PDF of numbered objects (1 0 obj is the first body) with a correct xref table.
