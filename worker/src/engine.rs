@@ -267,7 +267,8 @@ impl Extractor {
             }
             self.content.clear();
             stream::page_contents(page, stream::MAX_DECODED, &mut self.content);
-            let b = page.media_box();
+            // MuPDF clips to the crop box (within the media box), the visible page.
+            let b = page.intersected_crop_box();
             interp.clip_to([b.x0, b.y0, b.x1, b.y1]);
             let ran = interp
                 .run_page(&self.content, page.resources())

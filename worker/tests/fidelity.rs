@@ -264,3 +264,14 @@ fn truetype_fonts_without_to_unicode_are_read_through_their_cmap_and_post_tables
     let program = truetype_program((3, 1), [b'A', b'B', b'C']);
     assert_eq!(texts(&truetype_page(&program, 32, b'A', b"ABC")), ["Hi!"]);
 }
+
+#[test]
+fn text_outside_the_crop_box_is_not_page_text() {
+    // pdfcpu__TheGoProgrammingLanguageCh1, pdfminer__i1040nr: a footer or a job ticket
+    // beyond the crop box, inside the media box. MuPDF reads the visible page only.
+    let objects = one_page(
+        "/CropBox [0 0 300 842]",
+        b"BT /F1 12 Tf 72 720 Td (Inside) Tj 300 0 Td (Outside) Tj ET",
+    );
+    assert_eq!(texts(&assemble(&objects, "")), ["Inside"]);
+}
