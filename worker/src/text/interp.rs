@@ -168,6 +168,8 @@ impl FontCache {
 /// At most this many bytes of decoded Form XObjects are kept per document; forms past
 /// it are decoded at each use.
 pub const MAX_CACHED_FORMS: usize = 8 << 20;
+/// At most this many XObjects are remembered per document (forms or not).
+const MAX_FORM_ENTRIES: usize = 1 << 16;
 
 /// What the interpreter keeps from one document to the next: its scratch buffers, and
 /// the fonts of the current document (cleared by [`Cache::end_document`]).
@@ -609,7 +611,11 @@ impl<'c, 'd> Interpreter<'c, 'd> {
             Some(known) => known.clone(),
             None => {
                 let form = self.resolve_form(res, name);
-                self.forms.insert(id, form.clone());
+                // Bounded: a file of millions of XObjects must not fill memory with
+                // entries; past this many they are resolved at each use.
+                if self.forms.len() < MAX_FORM_ENTRIES {
+                    self.forms.insert(id, form.clone());
+                }
                 form
             }
         };
