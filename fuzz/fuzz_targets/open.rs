@@ -84,7 +84,7 @@ fuzz_target!(|data: &[u8]| {
             ] {
                 walk.dict(d, 0);
             }
-            let mut content = Vec::new();
+            let mut content = stream::Buffer::default();
             stream::page_contents(page, MAX_STREAM, &mut content);
         }
     }

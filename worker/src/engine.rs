@@ -18,7 +18,8 @@ use crate::text::annots;
 use crate::text::interp::{Cache, Interpreter, Stop};
 use crate::text::layout::TextBuilder;
 
-/// A copy of the file up to this size is kept for the next file (bytes).
+/// A copy of the file, and a page's decoded content, up to this size is kept for the next
+/// file (bytes).
 const KEEP_DATA: usize = 16 << 20;
 
 /// Limits from the config, applied while extracting one file.
@@ -75,7 +76,7 @@ pub fn extract(
 /// to the next. [`extract`] is this with fresh buffers.
 #[derive(Default)]
 pub struct Extractor {
-    content: Vec<u8>,
+    content: stream::Buffer,
     text: TextBuilder,
     /// Fonts and forms of the current document, and the interpreter's buffers.
     cache: Cache,
@@ -202,6 +203,9 @@ impl Extractor {
         if self.data.capacity() > KEEP_DATA {
             self.data = Default::default();
         }
+        if self.content.capacity() > KEEP_DATA {
+            self.content = Default::default();
+        }
         match result {
             Ok(r) => r,
             Err(payload) => {
@@ -271,7 +275,7 @@ impl Extractor {
             let b = page.intersected_crop_box();
             interp.clip_to([b.x0, b.y0, b.x1, b.y1]);
             let ran = interp
-                .run_page(&self.content, page.resources())
+                .run_page(self.content.as_slice(), page.resources())
                 .and_then(|()| annots::run_annotations(&mut interp, page));
             match ran {
                 Ok(()) | Err(Stop::Budget) => {}

@@ -168,6 +168,8 @@ impl FontCache {
 /// At most this many bytes of decoded Form XObjects are kept per document; forms past
 /// it are decoded at each use.
 pub const MAX_CACHED_FORMS: usize = 8 << 20;
+/// At most this many XObjects are remembered per document (forms or not).
+const MAX_FORM_ENTRIES: usize = 1 << 16;
 
 /// What the interpreter keeps from one document to the next: its scratch buffers, and
 /// the fonts of the current document (cleared by [`Cache::end_document`]).
@@ -636,7 +638,11 @@ impl<'c, 'd> Interpreter<'c, 'd> {
             Some(known) => known.clone(),
             None => {
                 let form = self.resolve_form(res, name);
-                self.forms.insert(id, form.clone());
+                // Bounded: a file of millions of XObjects must not fill memory with
+                // entries; past this many they are resolved at each use.
+                if self.forms.len() < MAX_FORM_ENTRIES {
+                    self.forms.insert(id, form.clone());
+                }
                 form
             }
         };
@@ -709,9 +715,9 @@ impl<'c, 'd> Interpreter<'c, 'd> {
         let th = gs.h_scale;
         let vertical = font.is_vertical();
         let m = tm.then(&gs.ctm);
-        let size = fs.abs() * font.size_scale as f64 * m.c.hypot(m.d);
+        let size = fs.abs() * font.size_scale as f64 * length(m.c, m.d);
         let dir = if vertical { (-m.c, -m.d) } else { (m.a, m.b) };
-        let len = dir.0.hypot(dir.1);
+        let len = length(dir.0, dir.1);
         let dir = if len > 0.0 && len.is_finite() {
             (dir.0 / len, dir.1 / len)
         } else {
@@ -788,6 +794,17 @@ impl<'c, 'd> Interpreter<'c, 'd> {
         } else {
             tm.pre_translate(adv, 0.0);
         }
+    }
+}
+
+/// The length of (x, y): `hypot`, which guards against overflow, only where squaring
+/// could overflow or underflow (it costs several times the square root).
+fn length(x: f64, y: f64) -> f64 {
+    let (ax, ay) = (x.abs(), y.abs());
+    if (1e-150..1e150).contains(&ax.max(ay)) {
+        (x * x + y * y).sqrt()
+    } else {
+        x.hypot(y)
     }
 }
 
