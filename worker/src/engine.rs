@@ -15,6 +15,7 @@ use hayro_syntax::PdfData;
 
 use crate::pdf::{Document, OpenError, Survey, stream};
 use crate::protocol::Reason;
+use crate::text::annots;
 use crate::text::interp::{Cache, Interpreter, Stop};
 use crate::text::layout::TextBuilder;
 
@@ -275,9 +276,13 @@ impl Extractor {
             // The deadline may have moved since the last page (the measured loop pauses
             // between slots, and that time is not the file's).
             interp.set_deadline(limits.deadline.get());
-            let b = page.media_box();
+            // MuPDF clips to the crop box (within the media box), the visible page.
+            let b = page.intersected_crop_box();
             interp.clip_to([b.x0, b.y0, b.x1, b.y1]);
-            match interp.run_page(self.content.as_slice(), page.resources()) {
+            let ran = interp
+                .run_page(self.content.as_slice(), page.resources())
+                .and_then(|()| annots::run_annotations(&mut interp, page));
+            match ran {
                 Ok(()) | Err(Stop::Budget) => {}
                 Err(Stop::Timeout) => return Err(timeout()),
             }

@@ -92,27 +92,40 @@ fn component(part: &str, out: &mut String) -> bool {
     false
 }
 
-/// Glyph names some producers use for plain character codes: `Gxx`/`gxx` (two hex
-/// digits) and `cNN`/`gNN`/`cidNN` (decimal). Read only when the glyph list has no
-/// entry; the code is then taken as Latin-1, if printable.
+/// The name forms MuPDF 1.28 (our reference) reads beyond the glyph list, as observed
+/// (a font with such names in /Differences, and what MuPDF extracts for each):
+/// - `G` and hex digits: a byte of code page 437, the IBM PC's (subsets from Windows
+///   printer drivers name glyphs `G21` ... `GFF`: smalot__Issue33, caly-issues-58-2);
+/// - `g` and hex digits: a glyph index in the Macintosh standard order (TrueType's
+///   'post' format 1: `g48` is `e`), from 3 (space) to 257;
+/// - `a` and two or more decimal digits, or decimal digits alone: that code point.
+///
+/// `None` when the name is none of these; the caller then takes the code itself.
 pub fn numeric_glyph_name(name: &[u8]) -> Option<char> {
     let s = std::str::from_utf8(name).ok()?;
-    let code = if let Some(h) = s.strip_prefix(['G', 'g'])
-        && h.len() == 2
-        && h.bytes().all(|b| b.is_ascii_hexdigit())
-    {
-        u32::from_str_radix(h, 16).ok()?
-    } else {
-        let digits = s
-            .strip_prefix("cid")
-            .or_else(|| s.strip_prefix(['c', 'g', 'C']))?;
-        if digits.is_empty() || digits.len() > 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        digits.parse().ok()?
+    let value = |digits: &str, radix: u32| {
+        let digits = digits.strip_prefix('+').unwrap_or(digits);
+        u32::from_str_radix(digits, radix).ok()
     };
-    let c = char::from_u32(code)?;
-    (c == ' ' || c.is_ascii_graphic() || (0xA1..=0xFF).contains(&code)).then_some(c)
+    let code = match s.as_bytes().first()? {
+        b'G' => {
+            let v = value(&s[1..], 16).filter(|v| (1..=0xFF).contains(v))?;
+            return Some(match v {
+                0x80.. => tables::CP437_HIGH[v as usize - 0x80],
+                _ => char::from(v as u8),
+            });
+        }
+        b'g' => {
+            let v = value(&s[1..], 16).filter(|v| (3..=257).contains(v))?;
+            let mut out = String::new();
+            glyph_to_unicode(tables::MAC_GLYPH_ORDER[v as usize].as_bytes(), &mut out);
+            return out.chars().next();
+        }
+        b'a' if s.len() >= 3 => value(&s[1..], 10)?,
+        b'0'..=b'9' => value(s, 10)?,
+        _ => return None,
+    };
+    char::from_u32(code).filter(|_| code > 0)
 }
 
 /// Decodes a PDF text string (§7.9.2.2): UTF-16BE with a BOM, UTF-8 with a BOM (PDF
@@ -198,12 +211,33 @@ mod tests {
     }
 
     #[test]
-    fn numeric_names() {
-        assert_eq!(numeric_glyph_name(b"G41"), Some('A'));
-        assert_eq!(numeric_glyph_name(b"g65"), Some('e'));
-        assert_eq!(numeric_glyph_name(b"cid65"), Some('A'));
-        assert_eq!(numeric_glyph_name(b"c3"), None);
-        assert_eq!(numeric_glyph_name(b"glyph"), None);
+    fn numeric_names_read_as_mupdf_reads_them() {
+        // Each pair as MuPDF 1.28 extracted it from a /Differences font.
+        for (name, c) in [
+            ("G41", Some('A')),
+            ("G4a", Some('J')),
+            ("G0080", Some('\u{c7}')),
+            ("GEA", Some('\u{3a9}')),
+            ("GFF", Some('\u{a0}')),
+            ("G100", None),
+            ("G0", None),
+            ("Gx", None),
+            ("g48", Some('e')),
+            ("g82", Some('\u{2020}')),
+            ("g3", Some(' ')),
+            ("g101", Some('\u{111}')),
+            ("g2", None),
+            ("g102", None),
+            ("a65", Some('A')),
+            ("a201", Some('\u{c9}')),
+            ("a9", None),
+            ("65", Some('A')),
+            ("cid65", None),
+            ("c65", None),
+            ("glyph", None),
+        ] {
+            assert_eq!(numeric_glyph_name(name.as_bytes()), c, "{name}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Fonts as text extraction sees them (ISO 32000-1 §9.5-§9.10): how a string splits
 //! into codes, what Unicode each code stands for, and how far each glyph advances.
-//! Font programs are not read.
+//! Of the embedded font programs only the built-in encoding is read (program.rs,
+//! truetype.rs).
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -12,6 +13,7 @@ use super::cmap::CMap;
 use super::encoding::{self, BaseEncoding};
 use super::program;
 use super::tables;
+use super::truetype;
 use crate::pdf::stream;
 
 /// CMaps and font programs larger than this are not read (bytes).
@@ -205,7 +207,9 @@ impl Font {
         if !named_base
             && kind == Kind::Simple
             && !dict.contains_key(b"ToUnicode")
-            && let Some(encoding) = descriptor.as_ref().and_then(program_encoding_of)
+            && let Some(encoding) = descriptor
+                .as_ref()
+                .and_then(|d| program_encoding_of(d, symbolic))
         {
             program_encoding = true;
             let mut merged = encoding;
@@ -281,12 +285,10 @@ impl Font {
         for (code, name) in names.iter().enumerate() {
             let t: Cow<'static, str> = match cached {
                 // The base's own text, worked out once per process.
-                Some(c) if !overridden[code] && (name.is_some() || differences.is_empty()) => {
-                    Cow::Borrowed(&c[code])
-                }
+                Some(c) if !overridden[code] => Cow::Borrowed(&c[code]),
                 _ => {
                     s.clear();
-                    glyph_text(*name, base, code as u8, differences.is_empty(), &mut s);
+                    glyph_text(*name, base, code as u8, &mut s);
                     Cow::Owned(s.clone())
                 }
             };
@@ -475,7 +477,6 @@ fn base_texts(base: BaseEncoding) -> &'static [Box<str>] {
                     base.glyph(code).map(str::as_bytes),
                     Some(base),
                     code,
-                    true,
                     &mut s,
                 );
                 s.as_str().into()
@@ -485,13 +486,11 @@ fn base_texts(base: BaseEncoding) -> &'static [Box<str>] {
 }
 
 /// Appends the text of glyph `name` at `code` of a simple font to `s`.
-fn glyph_text(
-    name: Option<&[u8]>,
-    base: Option<BaseEncoding>,
-    code: u8,
-    no_differences: bool,
-    s: &mut String,
-) {
+///
+/// After the glyph list come the name forms MuPDF (our reference) reads
+/// ([`encoding::numeric_glyph_name`]); a glyph with no name, or one nobody can read, is
+/// taken as its code, as MuPDF does, unless that is a control character.
+fn glyph_text(name: Option<&[u8]>, base: Option<BaseEncoding>, code: u8, s: &mut String) {
     if let Some(name) = name {
         // The glyph list maps /a1../a191 to dingbats, right for ZapfDingbats
         // only; elsewhere such names are private (TeX's Type3 bitmap fonts).
@@ -499,17 +498,20 @@ fn glyph_text(
             && name.len() > 1
             && name[0] == b'a'
             && name[1..].iter().all(u8::is_ascii_digit);
-        if private || !encoding::glyph_to_unicode(name, s) {
-            if let Some(c) = encoding::numeric_glyph_name(name) {
-                s.push(c);
-            } else if (0x21..0x7F).contains(&code) && name != b".notdef" {
-                // Names private to the font (Type3 bitmap fonts from TeX use
-                // /a65 and the like): the code is the best guess left.
-                s.push(code as char);
-            }
+        if !private && encoding::glyph_to_unicode(name, s) {
+            return;
         }
-    } else if (0x20..0x7F).contains(&code) && no_differences {
-        s.push(code as char);
+        if let Some(c) = encoding::numeric_glyph_name(name) {
+            // A control character read from the name stands for nothing.
+            if !c.is_control() {
+                s.push(c);
+            }
+            return;
+        }
+    }
+    let c = char::from(code);
+    if !c.is_control() {
+        s.push(c);
     }
 }
 
@@ -591,9 +593,13 @@ fn type3_em(dict: &Dict<'_>) -> f32 {
     1.0
 }
 
-/// The built-in encoding of the embedded font program (Type 1 or bare CFF), if it has
-/// its own. Of a Type 1 program only the clear-text part before `eexec` is inflated.
-fn program_encoding_of(descriptor: &Dict<'_>) -> Option<Vec<(u8, Vec<u8>)>> {
+/// The built-in encoding of the embedded font program (Type 1, bare CFF, or TrueType
+/// through its cmap and post tables), if it has its own. Of a Type 1 program only the clear-text part before `eexec` is inflated.
+fn program_encoding_of(descriptor: &Dict<'_>, symbolic: bool) -> Option<Vec<(u8, Vec<u8>)>> {
+    // A TrueType program's cmap and post tables (MuPDF reads them for every code).
+    if let Some(file) = descriptor.get::<Stream<'_>>(b"FontFile2") {
+        return truetype::encoding(&stream::decode(&file, MAX_CMAP)?, symbolic);
+    }
     if let Some(file) = descriptor.get::<Stream<'_>>(b"FontFile3") {
         if file
             .dict()
@@ -798,14 +804,15 @@ mod tests {
     }
 
     #[test]
-    fn type3_private_glyph_names_fall_back_to_the_code() {
-        // pdfpig__MOZILLA-10372-2: dvips Type3 bitmap fonts name glyphs /a65 ...
+    fn type3_private_glyph_names_read_as_their_number() {
+        // pdfpig__MOZILLA-10372-2: dvips Type3 bitmap fonts name glyphs /a65 ...; a
+        // .notdef or unknown glyph is its code, as MuPDF takes it.
         let t = text_of(
             b"<< /Subtype /Type3 /FontMatrix [0.01 0 0 0.01 0 0] \
-              /Encoding << /Differences [65 /a65 /a66 97 /a97 /.notdef] >> >>",
-            b"ABab",
+              /Encoding << /Differences [65 /a65 /a66 97 /a97 /.notdef 120 /nosuch /a28] >> >>",
+            b"ABabxy",
         );
-        assert_eq!(t, "ABa");
+        assert_eq!(t, "ABabx");
     }
 
     #[test]

@@ -168,6 +168,8 @@ impl FontCache {
 /// At most this many bytes of decoded Form XObjects are kept per document; forms past
 /// it are decoded at each use.
 pub const MAX_CACHED_FORMS: usize = 8 << 20;
+/// At most this many XObjects are remembered per document (forms or not).
+const MAX_FORM_ENTRIES: usize = 1 << 16;
 
 /// What the interpreter keeps from one document to the next: its scratch buffers, and
 /// the fonts of the current document (cleared by [`Cache::end_document`]).
@@ -335,6 +337,33 @@ impl<'c, 'd> Interpreter<'c, 'd> {
         self.run(content, resources, GState::new(Matrix::IDENTITY), 0)
     }
 
+    /// Runs an annotation's appearance stream, a form XObject, placed on the page by
+    /// `matrix` (see [`super::annots`]), after the page's content; without resources of
+    /// its own it uses the page's.
+    pub fn run_appearance(
+        &mut self,
+        form: &Stream<'d>,
+        matrix: [f64; 6],
+        page_resources: &Resources<'d>,
+    ) -> Result<(), Stop> {
+        self.forms_run += 1;
+        if self.forms_run > MAX_FORMS_PER_PAGE {
+            return Err(Stop::Budget);
+        }
+        let Some(content) = stream::decode(form, stream::MAX_DECODED) else {
+            return Ok(());
+        };
+        let own;
+        let res = match form.dict().get::<Dict<'d>>(b"Resources") {
+            Some(d) => {
+                own = Resources::new(d);
+                &own
+            }
+            None => page_resources,
+        };
+        self.run(&content, res, GState::new(Matrix::from(matrix)), 1)
+    }
+
     /// Runs one content stream with the buffers of its nesting level.
     fn run(
         &mut self,
@@ -431,11 +460,14 @@ impl<'c, 'd> Interpreter<'c, 'd> {
                     if let Some(font) =
                         state.and_then(|d| d.get::<hayro_syntax::object::Array<'_>>(b"Font"))
                     {
-                        if let Some(dict) = font.iter::<Dict<'_>>().next() {
+                        // Read in order: the array mixes a dictionary and a number, and a
+                        // typed iterator of either stops at the first of the other type.
+                        let mut items = font.flex_iter();
+                        if let Some(dict) = items.next::<Dict<'_>>() {
                             gs.font = Some(self.cache.fonts.get(&dict));
-                        }
-                        if let Some(size) = font.iter::<f64>().next().filter(|v| v.is_finite()) {
-                            gs.font_size = size;
+                            if let Some(size) = items.next::<f64>().filter(|v| v.is_finite()) {
+                                gs.font_size = size;
+                            }
                         }
                     }
                 }
@@ -614,7 +646,11 @@ impl<'c, 'd> Interpreter<'c, 'd> {
             Some(known) => known.clone(),
             None => {
                 let form = self.resolve_form(res, name);
-                self.forms.insert(id, form.clone());
+                // Bounded: a file of millions of XObjects must not fill memory with
+                // entries; past this many they are resolved at each use.
+                if self.forms.len() < MAX_FORM_ENTRIES {
+                    self.forms.insert(id, form.clone());
+                }
                 form
             }
         };
@@ -839,6 +875,31 @@ mod tests {
             .run_page(b"BT /GS1 gs (AA) Tj ET", &res)
             .unwrap();
         assert_eq!(out.finish(), "BB");
+    }
+
+    #[test]
+    fn ext_g_state_sets_the_font_size() {
+        // B is drawn 0.2 em after A ends at size 10: a word space. Were the size left at 0,
+        // every gap would be wider than any em: a new line.
+        use hayro_syntax::object::FromBytes;
+        let page = |size: &str| {
+            let mut fonts = Cache::default();
+            let mut out = TextBuilder::default();
+            let res = format!(
+                "<< /ExtGState << /GS1 << /Font [<< /Subtype /Type1 /BaseFont /Courier >> \
+                 {size}] >> >> >>"
+            );
+            let res = Resources::new(Dict::from_bytes(res.as_bytes()).unwrap());
+            Interpreter::new(&mut fonts, &mut out, None)
+                .run_page(
+                    b"BT /GS1 gs 1 0 0 1 100 700 Tm (A) Tj 8 0 Td (B) Tj ET",
+                    &res,
+                )
+                .unwrap();
+            out.finish().to_string()
+        };
+        assert_eq!(page("10"), "A B");
+        assert_eq!(page("0"), "A\nB");
     }
 
     #[test]

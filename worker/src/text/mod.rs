@@ -1,7 +1,9 @@
-//! From content streams to text: the interpreter ([`interp`]), fonts ([`font`]), CMaps
+//! From content streams to text: the interpreter ([`interp`]), annotations' appearance
+//! streams ([`annots`]), fonts ([`font`]), CMaps
 //! ([`cmap`]), encodings and glyph names ([`encoding`]), and the line/space heuristics
 //! ([`layout`]).
 
+pub mod annots;
 #[rustfmt::skip]
 mod cjk;
 pub mod cmap;
@@ -13,3 +15,4 @@ pub mod layout;
 pub mod program;
 #[rustfmt::skip]
 mod tables;
+pub mod truetype;
