@@ -109,8 +109,11 @@ builds=(this)
 for b in "${builds[@]}"; do
     bin=$this
     [[ $b == other ]] && bin=$other_bin
+    # measure runs in a subshell: its exit does not end this script, so check what it gave.
     read -r ir[$b] pages[$b] <<<"$(measure "$b" "$bin" "$passes")"
+    [[ -n ${ir[$b]} ]] || exit 1
     read -r ir[$b.more] pages[$b.more] <<<"$(measure "$b.more" "$bin" $((passes + 1)))"
+    [[ -n ${ir[$b.more]} ]] || exit 1
 done
 printf '%-6s %16s %8s %12s   %14s %12s\n' build "Ir, $passes pass(es)" pages per_page "Ir, one more" per_page
 for b in "${builds[@]}"; do
