@@ -1187,6 +1187,32 @@ mod tests {
             report.scaling_efficiency_pct, None,
             "N did not run together throughout"
         );
+        // Nor does any step carry one, in any export.
+        for step in &report.steps {
+            assert_eq!(
+                (
+                    step.efficiency_pct,
+                    step.efficiency_label,
+                    step.loss.is_some()
+                ),
+                (None, None, false),
+                "step {}",
+                step.containers
+            );
+        }
+        assert!(
+            report.steps[1].total_pages_per_sec > 0.0,
+            "throughput stays"
+        );
+        let csv =
+            std::fs::read_to_string(r.outcome.files[0].with_file_name("scaling_analysis.csv"))
+                .unwrap();
+        let mut rows = csv.lines().map(|l| l.split(',').collect::<Vec<_>>());
+        let header = rows.next().unwrap();
+        let column = header.iter().position(|c| *c == "efficiency_pct").unwrap();
+        for row in rows {
+            assert_eq!(row[column], "", "{row:?}");
+        }
         assert!(r.outcome.files[0].exists());
     }
 

@@ -380,7 +380,14 @@ fn step(
         ci95: e.ci95.map(|(lo, hi)| (lo * 100.0, hi * 100.0)),
         batches: e.batches,
     });
-    let judged = efficiency.map(|e| verdict::judge(&e, n));
+    let against = if baseline_from_file {
+        verdict::Against::File {
+            with_interval: baseline.is_some_and(|b| b.ci95.is_some()),
+        }
+    } else {
+        verdict::Against::SoloSlots
+    };
+    let judged = efficiency.map(|e| verdict::judge(&e, n, against));
     let per_host = per_host(
         schedule,
         workers,
@@ -712,6 +719,28 @@ fn loss(
             -slower, speed_t, speed_a
         ));
     }
+    let throughput_lost_to_others = match t.others() {
+        Some(others) if others + share_t > 0.0 => 100.0 * others / (others + share_t),
+        _ => 0.0,
+    };
+    if throughput_lost_to_others >= 5.0 {
+        let alike = a.others().unwrap_or(0.0) >= 0.5 * t.others().unwrap_or(0.0);
+        notes.push(format!(
+            "other programs took {:.0}% of the pinned cores{}: the throughput is about \
+             {throughput_lost_to_others:.0}% below what free cores would give{}",
+            pct(t.others()),
+            if alike {
+                " in every slot, alone and together alike"
+            } else {
+                " in this step's slots"
+            },
+            if alike {
+                " (the efficiency compares each core with itself, so it does not show this)"
+            } else {
+                ""
+            }
+        ));
+    }
     Some(Loss {
         shortfall_pts: shortfall,
         contention_pts: contention,
@@ -725,6 +754,7 @@ fn loss(
         pages_per_cpu_s_together: speed_t,
         others_solo_pct: pct(a.others()),
         others_together_pct: pct(t.others()),
+        throughput_lost_to_others_pct: throughput_lost_to_others,
         notes,
     })
 }
@@ -886,6 +916,7 @@ pub mod tests {
             pages_per_cpu_s_together: 5020.0,
             others_solo_pct: 0.5,
             others_together_pct: 0.4,
+            throughput_lost_to_others_pct: 0.4,
             notes: Vec::new(),
         };
         assert_eq!(
@@ -976,6 +1007,48 @@ pub mod tests {
         assert!(loss.notes[0].starts_with("contention on the pinned cores"));
         let cpu1 = f.host_usage.iter().find(|u| u.cpu == 1).unwrap();
         assert!(cpu1.others_pct > 20.0, "{cpu1:?}");
+    }
+
+    /// A program pinned to worker 1's core, busy in every slot: it takes 60% of that core
+    /// alone and together alike. Each core is compared with itself, so the efficiency
+    /// keeps its 100% and no contention is charged to it; the throughput lost to the
+    /// program is said all the same, and the core is named.
+    #[test]
+    fn a_program_busy_on_a_core_throughout_lowers_the_throughput_not_the_efficiency() {
+        let s = Schedule::for_plan(&plan(&["--containers", "2", "--duration", "60"])).unwrap();
+        let done = s.planned;
+        let ticks = (s.slot.as_secs_f64() * 100.0).round() as u64;
+        let workers: Vec<WorkerRecord> = (0..2)
+            .map(|w| {
+                worker(
+                    &s,
+                    w,
+                    done,
+                    |_, _| if w == 1 { 400.0 } else { 1000.0 },
+                    |_| if w == 1 { ticks * 6 / 10 } else { 0 },
+                )
+            })
+            .collect();
+        let f = figures(&s, &workers, done, None);
+        let two = &f.steps[1];
+        assert!(close(two.efficiency_pct.unwrap(), 100.0, 1e-6));
+        let loss = two.loss.as_ref().unwrap();
+        assert!(close(loss.contention_pts, 0.0, 1e-6), "{loss:?}");
+        // Together: worker 1 ran 40% of its core, the program 60%; worker 0 had all of
+        // its own. Of the 200% of the two cores, the program took 60%.
+        assert!(
+            close(loss.throughput_lost_to_others_pct, 30.0, 0.5),
+            "{loss:?}"
+        );
+        assert!(
+            loss.notes
+                .iter()
+                .any(|n| n.contains("alone and together alike") && n.contains("30%")),
+            "{:?}",
+            loss.notes
+        );
+        let cpu1 = f.host_usage.iter().find(|u| u.cpu == 1).unwrap();
+        assert!(close(cpu1.others_pct, 60.0, 1.0), "{cpu1:?}");
     }
 
     #[test]

@@ -71,6 +71,8 @@ impl Draft<'_> {
                     })
                     .unwrap_or_default();
                 let split = reported.and_then(|s| s.per_host.iter().find(|f| &f.host == name));
+                // The step's own figures are this host's only when it is the only one.
+                let whole = reported.filter(|_| self.plan.hosts.len() == 1);
                 let total: f64 = mine.iter().map(|c| c.pages_per_sec).sum();
                 HostInfo {
                     name: name.clone(),
@@ -96,13 +98,13 @@ impl Draft<'_> {
                     total_pages_per_sec: split.map_or(total, |f| f.total_pages_per_sec),
                     total_pages_per_sec_ci95: split
                         .and_then(|f| f.total_pages_per_sec_ci95)
-                        .or_else(|| reported.and_then(|s| s.total_pages_per_sec_ci95)),
+                        .or_else(|| whole.and_then(|s| s.total_pages_per_sec_ci95)),
                     efficiency_pct: split.map_or_else(
-                        || reported.and_then(|s| s.efficiency_pct),
+                        || whole.and_then(|s| s.efficiency_pct),
                         |f| f.efficiency_pct,
                     ),
                     efficiency_ci95_pct: split.map_or_else(
-                        || reported.and_then(|s| s.efficiency_ci95_pct),
+                        || whole.and_then(|s| s.efficiency_ci95_pct),
                         |f| f.efficiency_ci95_pct,
                     ),
                 }
@@ -120,6 +122,30 @@ impl Draft<'_> {
         );
         for step in &mut figures.steps {
             step.oversubscribed = plan.oversubscribed && step.containers > 1;
+        }
+        // Failures are failures: with a worker failed, no step's efficiency stands (its
+        // solo slots, the pairs after its death, all miss it); throughput measured stays.
+        // On several hosts, a host whose workers all delivered keeps its own figure.
+        let failed_hosts: Vec<&str> = self
+            .workers
+            .iter()
+            .filter(|w| w.status != model::WorkerStatus::Ok)
+            .map(|w| w.host.as_str())
+            .collect();
+        if !failed_hosts.is_empty() {
+            for step in &mut figures.steps {
+                step.efficiency_pct = None;
+                step.efficiency_ci95_pct = None;
+                step.efficiency_label = None;
+                step.efficiency_verdict = None;
+                step.loss = None;
+                for part in &mut step.per_host {
+                    if failed_hosts.contains(&part.host.as_str()) {
+                        part.efficiency_pct = None;
+                        part.efficiency_ci95_pct = None;
+                    }
+                }
+            }
         }
         let reported = figures
             .steps
@@ -166,27 +192,26 @@ impl Draft<'_> {
                 ),
                 None => (Vec::new(), 0.0, None, None, None, None, None, None),
             };
-        // Name who used the pinned cores, where the host lets us see.
+        // Name who used the pinned cores, where the host lets us see: whether or not they
+        // lowered the efficiency, they lowered the throughput.
         let loss = loss.map(|mut loss| {
-            if loss.contention_pts.abs() >= 1.0 {
-                for u in host_usage.iter().filter(|u| u.others_pct >= 5.0) {
-                    let named: Vec<String> = u
-                        .top_processes
-                        .iter()
-                        .take(3)
-                        .map(|p| p.describe())
-                        .collect();
-                    loss.notes.push(if named.is_empty() {
-                        format!("CPU {}: {:.0}% used by other programs", u.cpu, u.others_pct)
-                    } else {
-                        format!(
-                            "CPU {}: {:.0}% used by other programs ({})",
-                            u.cpu,
-                            u.others_pct,
-                            named.join(", ")
-                        )
-                    });
-                }
+            for u in host_usage.iter().filter(|u| u.others_pct >= 5.0) {
+                let named: Vec<String> = u
+                    .top_processes
+                    .iter()
+                    .take(3)
+                    .map(|p| p.describe())
+                    .collect();
+                loss.notes.push(if named.is_empty() {
+                    format!("CPU {}: {:.0}% used by other programs", u.cpu, u.others_pct)
+                } else {
+                    format!(
+                        "CPU {}: {:.0}% used by other programs ({})",
+                        u.cpu,
+                        u.others_pct,
+                        named.join(", ")
+                    )
+                });
             }
             loss
         });

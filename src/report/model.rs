@@ -406,6 +406,12 @@ pub struct Loss {
     pub pages_per_cpu_s_together: f64,
     pub others_solo_pct: f64,
     pub others_together_pct: f64,
+    /// The share of the step's throughput that other programs took, in its slots: what
+    /// they used of the pinned cores over what our workers and they used together. Not a
+    /// loss of efficiency when they used the cores as much when one ran alone (each core is
+    /// compared with itself), but a loss against free cores all the same.
+    #[serde(default)]
+    pub throughput_lost_to_others_pct: f64,
     /// In plain words, one line per cause worth naming.
     pub notes: Vec<String>,
 }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 
 use super::Exporter;
-use super::table::throughput;
+use super::table::{precision, throughput};
 use crate::report::model::{BaselineSource, Report};
 use crate::report::verdict::with_interval;
 
@@ -60,6 +60,9 @@ pub fn render_markdown(r: &Report) -> String {
             "**Scaling efficiency of {} containers: {verdict}**\n",
             r.containers.len()
         );
+    }
+    if let Some(p) = &r.precision {
+        let _ = writeln!(out, "Target precision: {}.\n", precision(p));
     }
     out.push_str(
         "| Containers | Total pages/s (95% CI) | Per container (mean ± sd) | Efficiency | Pairs | Rounds |\n\
@@ -312,6 +315,26 @@ mod tests {
         assert!(two.contains("(95% CI "), "{two}");
         assert!(
             md.contains("**Scaling efficiency of 2 containers: "),
+            "{md}"
+        );
+        assert!(!md.contains("Target precision"), "none was asked for");
+    }
+
+    #[test]
+    fn a_precision_target_is_said_met_or_not() {
+        let mut report = fixtures::report();
+        report.precision = Some(crate::report::model::Precision {
+            target_pts: 3.0,
+            reached_pts: Some(4.2),
+            met: false,
+            measured_s: 600.0,
+            max_time_s: 600.0,
+        });
+        let md = render_markdown(&report);
+        assert!(
+            md.contains(
+                "Target precision: NOT met: ±4.2 points after 600 s (target ±3, --max-time 600 s)."
+            ),
             "{md}"
         );
     }

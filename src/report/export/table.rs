@@ -3,7 +3,7 @@
 //! efficiency with its interval, in words), why it fell short, how far the figures can be
 //! trusted (start skew, the pinned CPUs), the steps of a study, and any problems.
 
-use crate::report::model::{Loss, Report, RunStatus, StepResult, WorkerStatus};
+use crate::report::model::{Loss, Precision, Report, RunStatus, StepResult, WorkerStatus};
 use crate::report::verdict::{decimals_for, with_interval};
 
 const COLUMNS: [&str; 9] = [
@@ -43,6 +43,21 @@ pub fn render(report: &Report) -> String {
     out
 }
 
+/// Whether `--target-precision` was met, what was reached and in how long.
+pub fn precision(p: &Precision) -> String {
+    match (p.met, p.reached_pts) {
+        (true, Some(r)) => format!(
+            "met: ±{r:.1} points (target ±{}) after {:.0} s",
+            p.target_pts, p.measured_s
+        ),
+        (false, Some(r)) => format!(
+            "NOT met: ±{r:.1} points after {:.0} s (target ±{}, --max-time {:.0} s)",
+            p.measured_s, p.target_pts, p.max_time_s
+        ),
+        (_, None) => "NOT met: no interval yet".to_string(),
+    }
+}
+
 /// `8992 pages/sec (95% CI 8710-9270)`, with the digits the interval supports.
 pub fn throughput(value: f64, ci: Option<[f64; 2]>) -> String {
     match ci {
@@ -50,7 +65,7 @@ pub fn throughput(value: f64, ci: Option<[f64; 2]>) -> String {
             let d = decimals_for((hi - lo) / 2.0);
             format!("{value:.d$} pages/sec (95% CI {lo:.d$}-{hi:.d$})")
         }
-        None => format!("{value:.0} pages/sec (no interval)"),
+        None => format!("{value:.0} pages/sec (no interval: too little was measured for one)"),
     }
 }
 
@@ -186,20 +201,7 @@ fn summary(report: &Report) -> Vec<String> {
         }
     }
     if let Some(p) = &report.precision {
-        lines.push(labelled(
-            "Target precision",
-            match (p.met, p.reached_pts) {
-                (true, Some(r)) => format!(
-                    "met: ±{r:.1} points (target ±{}) after {:.0} s",
-                    p.target_pts, p.measured_s
-                ),
-                (false, Some(r)) => format!(
-                    "NOT met: ±{r:.1} points after {:.0} s (target ±{}, --max-time {:.0} s)",
-                    p.measured_s, p.target_pts, p.max_time_s
-                ),
-                (_, None) => "NOT met: no interval yet".to_string(),
-            },
-        ));
+        lines.push(labelled("Target precision", precision(p)));
     }
     lines.push(labelled("Start skew", skew(report)));
     if let Some(step) = report.steps.iter().find(|s| s.containers == n && n > 1) {
@@ -224,13 +226,14 @@ fn summary(report: &Report) -> Vec<String> {
             if u.throttled_pct >= 0.5 {
                 text.push_str(&format!(", throttled {:.0}%", u.throttled_pct));
             }
+            // With a loss explained, its notes name the programs already.
             let named: Vec<String> = u
                 .top_processes
                 .iter()
                 .take(3)
                 .map(|p| p.describe())
                 .collect();
-            if !named.is_empty() {
+            if !named.is_empty() && report.efficiency_loss.is_none() {
                 text.push_str(&format!(" [{}]", named.join(", ")));
             }
             text
@@ -414,6 +417,9 @@ mod tests {
             throughput(12.34, Some([12.1, 12.6])),
             "12.3 pages/sec (95% CI 12.1-12.6)"
         );
-        assert_eq!(throughput(50.0, None), "50 pages/sec (no interval)");
+        assert_eq!(
+            throughput(50.0, None),
+            "50 pages/sec (no interval: too little was measured for one)"
+        );
     }
 }
