@@ -307,24 +307,41 @@ fn cleanup_cleans_every_host_given() {
         .unwrap()
         .to_string();
     let label = format!("distributed-benchmark.run={run_id}");
-    assert_eq!(
-        containers_on(&second.unix, &label).len(),
-        1,
-        "kept on the second host"
-    );
-    assert_eq!(containers_on(SYSTEM, &label).len(), 1, "kept on the first");
+    let kept_second = containers_on(&second.unix, &label);
+    let kept_local = containers_on(SYSTEM, &label);
+    assert_eq!(kept_second.len(), 1, "kept on the second host");
+    assert_eq!(kept_local.len(), 1, "kept on the first");
+    let volume = |url: &str| {
+        volumes_on(url)
+            .into_iter()
+            .find(|v| v.contains(&run_id))
+            .unwrap_or_else(|| panic!("the run's shipped volume on {url}"))
+    };
+    let (volume_local, volume_second) = (volume(SYSTEM), volume(&second.unix));
     let out = Command::new(BIN)
         .args(["cleanup", "--hosts", hosts.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
+    // Each host's line names what was removed there: this run's container and volume
+    // (cleanup removes every run's, so anything else of ours found there is listed too).
+    let line = |host: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{host}: removed ")))
+            .unwrap_or_else(|| panic!("no line for {host}: {stdout}"))
+            .to_string()
+    };
+    let (local, second_line) = (line("local"), line("second"));
+    assert!(local.contains(&kept_local[0]), "{stdout}");
     assert!(
-        stdout.contains("local: removed 1 container(s) and 1 volume(s)"),
+        local.contains(&format!("volume {volume_local}")),
         "{stdout}"
     );
+    assert!(second_line.contains(&kept_second[0]), "{stdout}");
     assert!(
-        stdout.contains("second: removed 1 container(s) and 1 volume(s)"),
+        second_line.contains(&format!("volume {volume_second}")),
         "{stdout}"
     );
     assert_nothing_left_on_both(&run_id);

@@ -21,10 +21,50 @@ pub const PHASE_TIMEOUT: Duration = Duration::from_secs(180);
 pub const END_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Docker tests run one at a time: they pin containers to the same cores, and one test's
-/// containers must not be mistaken for another's.
-pub fn docker_lock() -> MutexGuard<'static, ()> {
+/// containers must not be mistaken for another's. When a test that held the lock ends
+/// without failing, no container of ours may be left on any engine the tests use: a leak
+/// fails the test that caused it (what it left is removed, so that the next test starts
+/// clean), not whichever test comes next.
+pub fn docker_lock() -> DockerLock {
     static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    DockerLock(LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+}
+
+pub struct DockerLock(#[allow(dead_code)] MutexGuard<'static, ()>);
+
+impl Drop for DockerLock {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let mut engines = vec![None];
+        if let Some(second) = SECOND_HOST.get() {
+            engines.push(Some(second.unix.clone()));
+        }
+        let mut left = Vec::new();
+        for url in engines {
+            let mut args: Vec<&str> = Vec::new();
+            if let Some(url) = &url {
+                args.extend(["-H", url.as_str()]);
+            }
+            args.extend(["ps", "-aq", "--filter", "label=distributed-benchmark"]);
+            let ids = docker_lines(&args);
+            if ids.is_empty() {
+                continue;
+            }
+            let where_ = url.clone().unwrap_or_else(|| "the default engine".into());
+            left.push(format!("{} container(s) on {where_}", ids.len()));
+            let mut rm: Vec<&str> = args[..args.len() - 4].to_vec();
+            rm.extend(["rm", "-f"]);
+            rm.extend(ids.iter().map(String::as_str));
+            let _ = Command::new("docker").args(&rm).output();
+        }
+        assert!(
+            left.is_empty(),
+            "this test left containers of ours behind: {}",
+            left.join(", ")
+        );
+    }
 }
 
 /// A small corpus made once by the tool itself (`sample --small`), under cargo's folder for
@@ -407,9 +447,10 @@ pub struct SecondHost {
     pub certs: String,
 }
 
+static SECOND_HOST: OnceLock<SecondHost> = OnceLock::new();
+
 pub fn second_host() -> &'static SecondHost {
-    static HOST: OnceLock<SecondHost> = OnceLock::new();
-    HOST.get_or_init(|| {
+    SECOND_HOST.get_or_init(|| {
         let var = |k: &str| std::env::var(k).ok();
         if let (Some(unix), Some(tcp), Some(tls), Some(certs)) = (
             var("DB_SECOND_HOST_UNIX"),
