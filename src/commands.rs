@@ -96,17 +96,33 @@ async fn connect_all(specs: &[HostSpec]) -> Result<Vec<Arc<dyn Engine>>> {
     Ok(engines)
 }
 
+/// Asks every engine, all at once, to remove what it started in this process; says what
+/// could not be removed.
+async fn remove_started(engines: &[Arc<dyn Engine>]) {
+    let removals = futures_util::future::join_all(engines.iter().map(|e| e.remove_started())).await;
+    for failed in removals.into_iter().flat_map(|r| r.failed) {
+        eprintln!("warning: could not remove {failed}; `distributed-benchmark cleanup` will");
+    }
+}
+
 /// `cleanup`: every container and volume of ours, from any run, on every host given (or
 /// the local engine), and the barrier folders older versions left in the temp folder.
 pub async fn cleanup(host: &[String], hosts: Option<&Path>) -> Result<u8> {
     let specs = host_specs(host, hosts)?;
     let mut failed = false;
+    // The first host that cannot be reached decides the exit code (2 for an address that
+    // names no engine, 3 for an engine that does not answer); the others are cleaned all
+    // the same.
+    let mut code = exit::OK;
     for spec in &specs {
         let engine = match DockerEngine::connect(spec).await {
             Ok(engine) => engine,
             Err(e) => {
                 eprintln!("error: {e:#}");
-                failed = true;
+                let this = error::exit_code(&e);
+                if code == exit::OK {
+                    code = this;
+                }
                 continue;
             }
         };
@@ -152,6 +168,9 @@ pub async fn cleanup(host: &[String], hosts: Option<&Path>) -> Result<u8> {
     }
     if folders > 0 {
         println!("Removed {folders} barrier folder(s) of an older version.");
+    }
+    if code != exit::OK {
+        return Ok(code);
     }
     Ok(if failed { exit::FAILED } else { exit::OK })
 }
@@ -200,12 +219,18 @@ pub async fn run(args: RunArgs) -> Result<u8> {
                 let say = |line: String| shown.line(&format!("  {line}"));
                 let all =
                     futures_util::future::try_join_all(engines.iter().map(|e| e.facts(&say)));
-                tokio::select! {
-                    r = all => r?,
+                let looked: Result<Vec<HostFacts>> = tokio::select! {
+                    r = all => r,
                     _ = cancel.wait_for(|c| *c) => {
-                        return Err(Interrupted { during: "the look at the hosts" }.into())
+                        Err(Interrupted { during: "the look at the hosts" }.into())
                     }
+                };
+                if looked.is_err() {
+                    // A probe container cut short (by the signal, or by another host's
+                    // failure) is still on its host: its engine removes it.
+                    remove_started(&engines).await;
                 }
+                looked?
             };
             let hosts: Vec<(HostSpec, HostFacts)> =
                 specs.iter().cloned().zip(facts.iter().cloned()).collect();

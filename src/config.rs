@@ -582,7 +582,7 @@ pub fn resolve(
     let plans: Vec<HostPlan> = hosts
         .iter()
         .map(|(spec, facts)| {
-            let local = spec.url.starts_with("unix://") || facts.engine.kind == "process";
+            let local = facts.this_machine;
             HostPlan {
                 spec: spec.clone(),
                 local,
@@ -985,6 +985,7 @@ mod tests {
     fn two_hosts_share_the_steps_and_refuse_what_they_do_not_have() {
         let mut second = local("second", &[0, 1]);
         second.0.url = "tcp://127.0.0.1:23750".into();
+        second.1.this_machine = false;
         second.0.cpus = Some("1".into());
         second.0.origin = Origin::File {
             file: "hosts.yaml".into(),

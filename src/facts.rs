@@ -43,6 +43,10 @@ pub struct HostFacts {
     pub memory_bytes: Option<u64>,
     pub kernel: Option<String>,
     pub engine: EngineInfo,
+    /// The host is the machine this program runs on (its files and processes are ours to
+    /// read): local processes, or an engine on this machine's socket.
+    #[serde(default)]
+    pub this_machine: bool,
 }
 
 impl HostFacts {
@@ -109,6 +113,9 @@ impl HostFacts {
                 .to_string(),
                 ..EngineInfo::default()
             },
+            // Read here; an engine that asked a probe container on another machine for
+            // them says otherwise.
+            this_machine: true,
         }
     }
 
@@ -134,6 +141,7 @@ impl HostFacts {
             memory_bytes: None,
             kernel: None,
             engine: EngineInfo::default(),
+            this_machine: true,
         }
     }
 }

@@ -37,6 +37,8 @@ const DONE_GRACE_S: f64 = 30.0;
 const STALL_AFTER_S: f64 = 10.0;
 /// Seconds to wait for `done` after asking workers to stop early.
 const STOP_GRACE_S: f64 = 5.0;
+/// How long an engine may take to say how a worker ended, after the window.
+const EXIT_QUERY: Duration = Duration::from_secs(10);
 /// Phases shown as [k/PHASES].
 const PHASES: usize = 4;
 /// Machine CPU use before a run above which the report warns.
@@ -159,10 +161,20 @@ pub async fn run(ctx: &Context, printer: &mut Printer) -> Result<Outcome> {
     let result = run.drive(printer).await;
 
     // Whatever happened: how each worker ended, their logs, then cleanup on every host.
-    for w in &mut run.workers {
-        if w.done.is_none() || w.exit.is_none() {
-            w.exit = ctx.engines[w.host].exit(&w.name).await;
+    // Asked of every engine at once, each for a bounded time: a host lost mid-run must not
+    // hold up the others (its workers' ends stay unknown).
+    let asked = futures_util::future::join_all(run.workers.iter().map(|w| async {
+        if w.done.is_some() && w.exit.is_some() {
+            return w.exit.clone();
         }
+        tokio::time::timeout(EXIT_QUERY, ctx.engines[w.host].exit(&w.name))
+            .await
+            .ok()
+            .flatten()
+    }))
+    .await;
+    for (w, exit) in run.workers.iter_mut().zip(asked) {
+        w.exit = exit;
     }
     if let Err(e) = write_logs(&plan.output_dir, &run.workers) {
         printer.line(&format!("warning: {e:#}"));
@@ -181,9 +193,20 @@ pub async fn run(ctx: &Context, printer: &mut Printer) -> Result<Outcome> {
             }
         }
     } else {
+        let hosts: Vec<String> = plan
+            .hosts
+            .iter()
+            .map(|h| format!("--host {}", h.spec.url))
+            .collect();
         printer.line(&format!(
-            "  Kept {} container(s) (--no-cleanup); remove them with `distributed-benchmark cleanup`",
-            run.workers.len()
+            "  Kept {} container(s) (--no-cleanup); remove them with `distributed-benchmark \
+             cleanup{}`",
+            run.workers.len(),
+            if plan.hosts.len() > 1 {
+                format!(" {}", hosts.join(" "))
+            } else {
+                String::new()
+            }
         ));
     }
     if let Err(e) = result {
@@ -686,6 +709,16 @@ impl Run<'_> {
                 offset_ns: offset,
                 uncertainty_ns: rtt / 2,
             });
+            if best.is_none() {
+                self.problems.push(format!(
+                    "host {}: its worker answered none of {PINGS} pings within {} ms each, so \
+                     its clock could not be compared with ours; its start instant was given \
+                     as if the clocks agreed, and its workers may have started off by as much \
+                     as they differ",
+                    self.ctx.engines[h].host(),
+                    WAIT.as_millis()
+                ));
+            }
         }
     }
 

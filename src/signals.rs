@@ -62,14 +62,14 @@ impl Signals {
                 "\n{name} received again: ending now, without saving; removing the workers first"
             );
             let _ = second_tx.send(true);
-            let remove_all = async {
-                for engine in &engines {
-                    let removal = engine.remove_started().await;
-                    for failed in removal.failed {
-                        eprintln!("warning: could not remove {failed}");
-                    }
+            // Every host at once: a host that does not answer must not use up the time
+            // of the others.
+            let remove_all = futures_util::future::join_all(engines.iter().map(|engine| async {
+                let removal = engine.remove_started().await;
+                for failed in removal.failed {
+                    eprintln!("warning: could not remove {failed}");
                 }
-            };
+            }));
             if tokio::time::timeout(SECOND_SIGNAL_CLEANUP, remove_all)
                 .await
                 .is_err()

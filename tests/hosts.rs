@@ -395,3 +395,89 @@ fn a_clock_offset_is_measured_and_corrected() {
     let apart_ms = (raw[1] - raw[0]) as f64 / 1e6;
     assert!((apart_ms - 5.0).abs() < 2.0, "{apart_ms}");
 }
+
+/// Issue 10: a host lost mid-run. The second host is reached through a TCP proxy of this
+/// test's own, which is killed (with every connection it forwards) during the window: its
+/// worker is marked failed, the first host's results are kept and saved, the run says
+/// what it could not remove and exits 4; `cleanup` through the host's socket then removes
+/// what was left there.
+#[test]
+fn a_host_lost_mid_run_fails_its_workers_and_the_others_are_saved() {
+    use std::os::unix::process::CommandExt;
+    let _lock = docker_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let second = second_host();
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let socket = second.unix.strip_prefix("unix://").unwrap();
+    let mut proxy = Command::new("socat")
+        .args([
+            &format!("TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork"),
+            &format!("UNIX-CONNECT:{socket}"),
+        ])
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let url = format!("tcp://127.0.0.1:{port}");
+    wait_for(|| {
+        Command::new("docker")
+            .args(["-H", &url, "version"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+    });
+    let hosts = two_hosts_file(dir.path(), &url, "");
+    let mut run = Run::start(&[
+        "--hosts",
+        hosts.to_str().unwrap(),
+        "--containers",
+        "2",
+        "--duration",
+        "30",
+    ]);
+    run.wait_for_line("[4/4] Measuring");
+    std::thread::sleep(Duration::from_secs(2));
+    // The proxy and the children it forked for each connection: its process group.
+    let pgid = proxy.id() as i32;
+    // SAFETY: kill(2) on a process group this test created; no memory is involved.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+    let _ = proxy.wait();
+    let ended = run.end();
+    assert_eq!(ended.code, Some(4), "{ended}");
+    let json = the_results(ended.out());
+    assert_eq!(json["status"], "worker_failed", "{ended}");
+    let workers = json["workers"].as_array().unwrap();
+    assert_eq!(
+        (workers[0]["host"].as_str(), workers[0]["status"].as_str()),
+        (Some("local"), Some("ok")),
+        "{ended}"
+    );
+    assert_eq!(workers[1]["host"], "second");
+    assert_ne!(workers[1]["status"], "ok");
+    assert!(
+        !workers[0]["slots"].as_array().unwrap().is_empty(),
+        "the first host's results are kept"
+    );
+    assert_eq!(json["scaling_efficiency_pct"], Value::Null);
+    let problems = json["problems"].to_string();
+    assert!(
+        problems.contains("could not remove") && problems.contains(&url),
+        "says what it could not remove, and how to: {problems}"
+    );
+    // Nothing of the run on the first host; on the second, what the lost connection left
+    // is removed by `cleanup` through the host's own socket.
+    let run_id = json["run_id"].as_str().unwrap().to_string();
+    let label = format!("distributed-benchmark.run={run_id}");
+    assert_eq!(containers_on(SYSTEM, &label), Vec::<String>::new());
+    let out = Command::new(BIN)
+        .args(["cleanup", "--host", &second.unix])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_nothing_left_on_both(&run_id);
+}

@@ -420,11 +420,7 @@ async fn scripted_worker(
         k += 1;
     }
     emit(&Event::Done {
-        pages: totals.pages,
-        files: totals.files,
-        errors: 0,
-        skipped: 0,
-        chars: totals.chars,
+        counters: totals,
         elapsed_s: active_s,
         pages_per_sec: if active_s > 0.0 {
             totals.pages as f64 / active_s

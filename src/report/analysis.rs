@@ -544,9 +544,12 @@ fn per_host(
             let ci = batched_mean(schedule, &totals).map(|e| recentred(e, total));
             let efficiency = (n > 1 && !baseline_from_file)
                 .then(|| {
+                    // Pairs within this host only: under the sequential schedule a pair
+                    // holds one core alone against every worker on every host, which says
+                    // nothing of one host alone.
                     let own: Vec<_> = pairs
                         .iter()
-                        .filter(|p| on(p.solo_worker))
+                        .filter(|p| on(p.solo_worker) && p.all_workers.iter().all(|&w| on(w)))
                         .cloned()
                         .collect();
                     from_pairs(&own, records).0

@@ -260,11 +260,9 @@ pub enum Event {
     Pong { id: u64, worker_unix_ns: i64 },
     /// The measured window is over. Its last line. Figures are over the active slots.
     Done {
-        pages: u64,
-        files: u64,
-        errors: u64,
-        skipped: u64,
-        chars: u64,
+        /// Over the active slots (the same keys as everywhere: `pages`, `files` ...).
+        #[serde(flatten)]
+        counters: Counters,
         /// Wall time spent extracting (the active slots).
         elapsed_s: f64,
         pages_per_sec: f64,
@@ -376,11 +374,13 @@ mod tests {
     #[test]
     fn done_round_trips_and_keeps_the_documented_keys() {
         let done = Event::Done {
-            pages: 10,
-            files: 2,
-            errors: 1,
-            skipped: 0,
-            chars: 1234,
+            counters: Counters {
+                pages: 10,
+                files: 2,
+                errors: 1,
+                skipped: 0,
+                chars: 1234,
+            },
             elapsed_s: 2.0,
             pages_per_sec: 5.0,
             cpu_s: 1.9,
@@ -393,7 +393,15 @@ mod tests {
         let line = done.to_line();
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["type"], "done");
-        for key in ["pages", "files", "errors", "elapsed_s", "pages_per_sec"] {
+        for key in [
+            "pages",
+            "files",
+            "errors",
+            "skipped",
+            "chars",
+            "elapsed_s",
+            "pages_per_sec",
+        ] {
             assert!(v.get(key).is_some(), "{key} missing from {line}");
         }
         assert_eq!(Event::parse(line.as_bytes()), Some(done));

@@ -250,11 +250,7 @@ fn run_inner(args: &WorkerArgs, out: &Emitter, control: &Control) -> Result<Even
     let active_s = timeline.active_time.as_secs_f64();
     let c = window.counters;
     let done = Event::Done {
-        pages: c.pages,
-        files: c.files,
-        errors: c.errors,
-        skipped: c.skipped,
-        chars: c.chars,
+        counters: c,
         elapsed_s: active_s,
         pages_per_sec: if active_s > 0.0 {
             c.pages as f64 / active_s
@@ -1040,8 +1036,7 @@ mod tests {
         let out = Captured::default();
         let done = run(&args_for(&dir), out.emitter(), None).unwrap();
         let Event::Done {
-            pages,
-            errors,
+            counters: Counters { pages, errors, .. },
             passes,
             by_reason,
             ..
@@ -1183,7 +1178,7 @@ mod tests {
             }
         }
         let Event::Done {
-            pages,
+            counters: Counters { pages, .. },
             elapsed_s,
             cpu_s,
             ..
@@ -1215,9 +1210,13 @@ mod tests {
         args.passes = Some(3);
         args.duration = 0.0; // ignored with --passes
         let Event::Done {
-            pages,
-            files,
-            errors,
+            counters:
+                Counters {
+                    pages,
+                    files,
+                    errors,
+                    ..
+                },
             passes,
             ..
         } = run(&args, Captured::default().emitter(), None).unwrap()
@@ -1260,8 +1259,7 @@ mod tests {
         w.wait_for(|e| matches!(e, Event::Progress { counters, .. } if counters.pages > 0));
         w.send(&Message::Stop { after_slot: None });
         let Event::Done {
-            pages,
-            files,
+            counters: Counters { pages, files, .. },
             elapsed_s,
             ..
         } = w.worker.join().unwrap().unwrap()
@@ -1317,7 +1315,9 @@ mod tests {
             .collect();
         assert_eq!(kinds, ["hello", "ready", "started", "slot", "done"]);
         let Event::Done {
-            pages, elapsed_s, ..
+            counters: Counters { pages, .. },
+            elapsed_s,
+            ..
         } = done
         else {
             panic!()

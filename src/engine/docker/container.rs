@@ -199,15 +199,20 @@ pub async fn start(
 }
 
 /// What a host is, as a container of our image sees it (`distributed-benchmark probe`):
-/// /sys and /proc are the host's. The container is removed whatever happens.
-pub async fn probe(docker: &Docker, image: &str, user: &str) -> Result<HostFacts> {
+/// /sys and /proc are the host's. The container is removed when the probe ends; it carries
+/// `run` as its run label, so that an engine asked to remove that run (on a signal, or when
+/// another host failed and this future was dropped) finds it.
+pub async fn probe(docker: &Docker, image: &str, user: &str, run: &str) -> Result<HostFacts> {
     use bollard::query_parameters::LogsOptionsBuilder;
-    let name = format!("distributed-benchmark-probe-{}", std::process::id());
+    let name = format!("distributed-benchmark-{run}");
     let body = ContainerCreateBody {
         image: Some(image.to_string()),
         cmd: Some(vec!["probe".to_string()]),
         user: Some(user.to_string()),
-        labels: Some(HashMap::from([(labels::TOOL.to_string(), "1".to_string())])),
+        labels: Some(HashMap::from([
+            (labels::TOOL.to_string(), "1".to_string()),
+            (labels::RUN.to_string(), run.to_string()),
+        ])),
         network_disabled: Some(true),
         host_config: Some(HostConfig {
             network_mode: Some("none".into()),

@@ -30,6 +30,8 @@ pub struct DockerEngine {
     image: Mutex<Option<String>>,
     /// Runs this engine started containers for, in this process.
     runs: Mutex<BTreeSet<String>>,
+    /// See [`DockerEngine::is_local`].
+    local: bool,
 }
 
 impl DockerEngine {
@@ -58,17 +60,28 @@ impl DockerEngine {
                 spec.name, spec.origin
             ))
         };
+        // An address that names no engine is bad input, not an engine that is down.
         let endpoint = connect::endpoint(url, &connect::docker_config_dir(), &connect::env_tls())
-            .map_err(|e| unreachable(&e))?;
+            .map_err(|e| {
+            crate::error::InputError(format!(
+                "{}: {url} is not an engine's address: {e}. Give unix://PATH, \
+                     tcp://HOST:PORT, https://HOST:PORT, ssh://USER@HOST or the name of a \
+                     docker context (`docker context ls`).",
+                spec.origin
+            ))
+        })?;
         let docker = connect::client(&endpoint).map_err(|e| unreachable(&e))?;
         DockerEngine::negotiate(&spec.name, url.clone(), docker)
             .await
             .map_err(|e| unreachable(&e).into())
     }
 
-    /// Reached through a unix socket: the host is this machine.
+    /// The host is this machine: reached through a unix socket, by an engine that gives
+    /// this machine's host name (a socket forwarded from another machine, e.g. by
+    /// `ssh -L`, is another host: its facts come through a probe, and its processes are
+    /// not ours to read).
     fn is_local(&self) -> bool {
-        self.url.starts_with("unix://")
+        self.local
     }
 
     async fn image(&self) -> Result<String> {
@@ -89,7 +102,13 @@ impl DockerEngine {
         // for its version and steps down to it.
         let docker = docker.negotiate_version().await?;
         let version = docker.version().await?;
+        let local = url.starts_with("unix://") && {
+            let theirs = docker.info().await?.name;
+            let ours = std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
+            theirs.is_some() && theirs.as_deref().map(str::trim) == ours.as_deref().map(str::trim)
+        };
         Ok(DockerEngine {
+            local,
             host: host.to_string(),
             url,
             docker,
@@ -188,11 +207,14 @@ impl Engine for DockerEngine {
             HostFacts::local(Runtime::Docker)
         } else {
             let image = self.prepare(say).await?;
-            container::probe(&self.docker, &image, &self.user)
+            let run = format!("probe-{}", std::process::id());
+            self.remember(&run);
+            container::probe(&self.docker, &image, &self.user, &run)
                 .await
                 .with_context(|| format!("probing host {} with a container", self.host))?
         };
         facts.name = self.host.clone();
+        facts.this_machine = self.is_local();
         facts.hostname = info.name.or(facts.hostname);
         facts.engine = self.info();
         Ok(facts)

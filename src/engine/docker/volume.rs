@@ -17,7 +17,6 @@ use bollard::query_parameters::{
 use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
-use tokio_stream_adapter::UnboundedStream;
 
 use super::container;
 use crate::engine::labels;
@@ -99,12 +98,16 @@ async fn upload(
     files: Vec<ShippedFile>,
     progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<()> {
-    // The tar is written on a blocking thread into a channel the upload reads from, so
-    // the corpus is never held in memory whole.
-    let (tx, rx) = mpsc::unbounded_channel::<Bytes>();
+    // The tar is written on a blocking thread into a bounded channel the upload reads
+    // from: the writer waits when the network is slower than the disk, so at most
+    // IN_FLIGHT chunks (of up to 1 MiB, the tar's buffer) are held in memory.
+    let (tx, rx) = mpsc::channel::<Bytes>(IN_FLIGHT);
     let writer = tokio::task::spawn_blocking(move || write_tar(files, ChannelWriter(tx)));
     let (sent_tx, mut sent_rx) = mpsc::unbounded_channel::<u64>();
-    let stream = UnboundedStream(rx).map(move |chunk| {
+    let chunks = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    let stream = chunks.map(move |chunk| {
         let _ = sent_tx.send(chunk.len() as u64);
         chunk
     });
@@ -131,13 +134,17 @@ async fn upload(
     Ok(())
 }
 
-/// Bytes written go to the channel as chunks.
-struct ChannelWriter(mpsc::UnboundedSender<Bytes>);
+/// Chunks of the tar waiting for the upload, at most.
+const IN_FLIGHT: usize = 8;
+
+/// Bytes written go to the channel as chunks; a write waits while the channel is full
+/// (it runs on a blocking thread).
+struct ChannelWriter(mpsc::Sender<Bytes>);
 
 impl Write for ChannelWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.0
-            .send(Bytes::copy_from_slice(buf))
+            .blocking_send(Bytes::copy_from_slice(buf))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the upload stopped"))?;
         Ok(buf.len())
     }
@@ -205,22 +212,6 @@ pub async fn remove(docker: &Docker, name: &str) -> Result<()> {
 
 /// A `Stream` over an unbounded receiver (what tokio-stream's wrapper does, without the
 /// crate).
-mod tokio_stream_adapter {
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
-
-    use tokio::sync::mpsc::UnboundedReceiver;
-
-    pub struct UnboundedStream<T>(pub UnboundedReceiver<T>);
-
-    impl<T> futures_util::Stream for UnboundedStream<T> {
-        type Item = T;
-        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-            self.0.poll_recv(cx)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
