@@ -768,6 +768,10 @@ impl Run<'_> {
             if status != crate::report::model::WorkerStatus::Ok && !interrupted {
                 let why = detail.unwrap_or_else(|| status.label().to_string());
                 let line = format!("{} (CPU {}): {}: {why}", w.name, w.cpu, status.label());
+                // This line says more than the one the window wrote when it saw the worker
+                // end: one line per worker.
+                let seen_ending = format!("{} (CPU {}) stopped before its result", w.name, w.cpu);
+                self.problems.retain(|p| *p != seen_ending);
                 if !self.problems.contains(&line) {
                     self.problems.push(line);
                 }

@@ -26,10 +26,11 @@ use crate::cli::ScheduleKind;
 use crate::config::{MIN_SLOT_S, Plan};
 use crate::error::InputError;
 
-/// The slot chosen when none is asked for: on the 2-core VM this tool is developed on,
-/// 0.5 s slots gave the narrowest interval that still held the median of every design's
-/// estimate (ten runs of 60 s against 0.25, 1 and 2 s slots and the sequential design;
-/// see the README), shorter slots read about 2 points lower and longer ones 3-4 higher.
+/// The slot chosen when none is asked for. On the 2-core VM this tool is developed on
+/// (runs of 60 s, the designs alternating; scripts/compare_designs.py, see the README),
+/// 0.5 s slots gave intervals that held the median of every design's estimate in each run,
+/// with the smallest spread between runs; 0.25 s slots gave slightly narrower intervals
+/// but read about 2 points lower, and 1-2 s slots read 2-4 points higher with wider ones.
 const MAX_AUTO_SLOT_S: f64 = 0.5;
 /// Rounds the window should hold when the slot length is chosen for it.
 const AUTO_ROUNDS: f64 = 6.0;
@@ -132,10 +133,14 @@ impl Schedule {
             InputError(format!(
                 "--duration {} is too short for this schedule: one round ({need_slots} slots \
                  of {slot_s:.2} s: each core alone once, beside every step) takes {need_s:.0} s. \
-                 Use --duration {:.0} or more (two rounds give the first interval), or a \
-                 shorter --slot.",
+                 Use --duration {:.0} or more (two rounds give the first interval){}.",
                 plan.duration_s,
                 2.0 * need_s,
+                if slot_s > MIN_SLOT_S {
+                    format!(", or a shorter --slot (down to {MIN_SLOT_S} s)")
+                } else {
+                    String::new()
+                }
             ))
         };
         let mut schedule = Schedule {

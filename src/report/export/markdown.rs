@@ -138,6 +138,14 @@ pub fn render_markdown(r: &Report) -> String {
             loss.pages_per_cpu_s_solo,
             loss.pages_per_cpu_s_together
         );
+        if let Some([lo, hi]) = r.scaling_efficiency_ci95_pct
+            && lo <= 100.0
+            && hi >= 100.0
+        {
+            out.push_str(
+                "\nThe interval includes 100%: this shortfall is within noise, and so is its split.\n",
+            );
+        }
         for note in &loss.notes {
             let _ = writeln!(out, "- {note}");
         }

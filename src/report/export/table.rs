@@ -192,7 +192,10 @@ fn summary(report: &Report) -> Vec<String> {
     if n > 1 {
         lines.push(labelled("Scaling efficiency", efficiency(report)));
         if let Some(loss) = &report.efficiency_loss {
-            lines.push(labelled("Efficiency lost", loss_line(loss)));
+            lines.push(labelled(
+                "Efficiency lost",
+                loss_line(loss, report.scaling_efficiency_ci95_pct),
+            ));
             lines.extend(
                 loss.notes
                     .iter()
@@ -268,7 +271,7 @@ fn efficiency(report: &Report) -> String {
     }
 }
 
-fn loss_line(loss: &Loss) -> String {
+fn loss_line(loss: &Loss, interval: Option<[f64; 2]>) -> String {
     let mut parts = Vec::new();
     for (name, pts) in [
         ("contention", loss.contention_pts),
@@ -279,7 +282,19 @@ fn loss_line(loss: &Loss) -> String {
     ] {
         parts.push(format!("{name} {pts:.1}"));
     }
-    format!("{:.1} points: {}", loss.shortfall_pts, parts.join(", "))
+    // A shortfall the interval does not tell from none is split all the same (the
+    // readings are what they are), but said to be within noise.
+    let noise = match interval {
+        Some([lo, hi]) if lo <= 100.0 && hi >= 100.0 => {
+            " (within noise: the interval includes 100%)"
+        }
+        _ => "",
+    };
+    format!(
+        "{:.1} points{noise}: {}",
+        loss.shortfall_pts,
+        parts.join(", ")
+    )
 }
 
 fn steps_table(steps: &[StepResult]) -> Vec<String> {
