@@ -1054,6 +1054,60 @@ pub mod tests {
         assert!(close(cpu1.others_pct, 60.0, 1.0), "{cpu1:?}");
     }
 
+    /// Two hosts, one worker each; the second host's clock runs 5 ms ahead of ours, and
+    /// its worker reads its slots in its own clock. Corrected by the measured offset, the
+    /// slots open together (skew and together time as on one host); each host gets its own
+    /// throughput and the efficiency of its own pairs.
+    #[test]
+    fn hosts_with_clocks_apart_are_put_on_one_clock_and_reported_each() {
+        let s = Schedule::for_plan(&plan(&["--containers", "2", "--duration", "60"])).unwrap();
+        let done = s.planned;
+        let ahead_ns = 5_000_000;
+        let mut workers: Vec<WorkerRecord> = (0..2)
+            .map(|w| {
+                worker(
+                    &s,
+                    w,
+                    done,
+                    |_, kind| match (w, kind) {
+                        (1, SlotKind::Step { .. }) => 800.0,
+                        (_, SlotKind::Step { .. }) => 950.0,
+                        _ => 1000.0,
+                    },
+                    |_| 0,
+                )
+            })
+            .collect();
+        let second = &mut workers[1];
+        second.host = "second".to_string();
+        second.clock_offset_ns = ahead_ns;
+        second.window_start_unix_ns = second.window_start_unix_ns.map(|t| t + ahead_ns);
+        for r in &mut second.slots {
+            r.start_unix_ns += ahead_ns;
+            r.end_unix_ns += ahead_ns;
+        }
+        let f = figures(&s, &workers, done, None);
+        // 1 µs apart in true time (the helper's own stagger), not 5 ms.
+        assert!(close(start_skew_ms(&workers).unwrap(), 0.001, 1e-9));
+        assert!(close(f.slot_start_skew_max_ms.unwrap(), 0.001, 1e-9));
+        let two = &f.steps[1];
+        assert!(
+            two.together_s > 0.99 * two.seconds,
+            "{} of {}",
+            two.together_s,
+            two.seconds
+        );
+        let host = |name: &str| two.per_host.iter().find(|h| h.host == name).unwrap();
+        assert!(close(host("local").total_pages_per_sec, 950.0, 1e-6));
+        assert!(close(host("second").total_pages_per_sec, 800.0, 1e-6));
+        assert!(close(host("local").efficiency_pct.unwrap(), 95.0, 1e-6));
+        assert!(close(host("second").efficiency_pct.unwrap(), 80.0, 1e-6));
+        assert!(close(two.efficiency_pct.unwrap(), 87.5, 1e-6));
+        // Uncorrected, the same records would look 5 ms apart.
+        workers[1].clock_offset_ns = 0;
+        assert!(close(start_skew_ms(&workers).unwrap(), 5.001, 1e-6));
+    }
+
     #[test]
     fn a_baseline_from_a_file_divides_the_throughput() {
         let s = Schedule::for_plan(&plan(&[
