@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use tokio::sync::watch;
 
 use crate::cli::{RunArgs, Runtime};
-use crate::config::{self, Data, LoadedConfig, Origin};
+use crate::config::{self, Data, LoadedConfig};
 use crate::engine::Engine;
 use crate::engine::docker::DockerEngine;
 use crate::engine::process::ProcessEngine;
@@ -17,6 +17,7 @@ use crate::error::{self, Interrupted, exit};
 use crate::facts::HostFacts;
 use crate::hosts::HostSpec;
 use crate::monitor::display::Printer;
+use crate::origin::Origin;
 use crate::pipeline::{self, Context as RunContext, SystemClock};
 use crate::report::export::csv;
 use crate::report::reference;

@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 use worker::run::{Fault, WorkerArgs};
 use worker::usage::parse_cpu_list;
 
+use crate::origin::Origin;
+use crate::topology::format_cpu_list;
+
 use crate::cli::{RunArgs, Runtime, ScheduleKind};
 use crate::error::InputError;
 use crate::facts::HostFacts;
@@ -152,24 +155,6 @@ impl LoadedConfig {
                 .as_ref()
                 .map_or_else(String::new, |p| p.display().to_string()),
             key,
-        }
-    }
-}
-
-/// Where a setting's value came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
-    Flag(&'static str),
-    File { file: String, key: &'static str },
-    Default,
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Origin::Flag(flag) => f.write_str(flag),
-            Origin::File { file, key } => write!(f, "{file}: {key}"),
-            Origin::Default => f.write_str("the default"),
         }
     }
 }
@@ -751,13 +736,6 @@ fn parse_fault(text: &str) -> Result<(Fault, u32), InputError> {
 /// True for a number above zero (false for NaN and infinity).
 fn positive(x: f64) -> bool {
     x > 0.0 && x.is_finite()
-}
-
-pub fn format_cpu_list(cpus: &[usize]) -> String {
-    cpus.iter()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// Parses `512m`, `2g`, `1.5GiB`, `1048576` (bytes) into bytes.

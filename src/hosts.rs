@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Origin, format_cpu_list};
 use crate::error::InputError;
+use crate::origin::Origin;
+use crate::topology::format_cpu_list;
 
 /// The local engine's address when none is given.
 pub const LOCAL_SOCKET: &str = "unix:///var/run/docker.sock";

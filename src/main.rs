@@ -22,6 +22,7 @@ mod error;
 mod facts;
 mod hosts;
 mod monitor;
+mod origin;
 mod pipeline;
 mod report;
 mod sample;

@@ -355,7 +355,7 @@ pub mod tests {
             url: crate::hosts::LOCAL_SOCKET.into(),
             cpus: None,
             data_dir: None,
-            origin: crate::config::Origin::Default,
+            origin: crate::origin::Origin::Default,
         };
         resolve(
             &args,

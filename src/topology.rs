@@ -236,6 +236,14 @@ fn numa_nodes(node_dir: &Path) -> BTreeMap<usize, usize> {
 }
 
 /// Makes a sysfs tree in a folder.
+/// `0,2,5`: CPUs as a list the flags and messages use.
+pub fn format_cpu_list(cpus: &[usize]) -> String {
+    cpus.iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 #[cfg(test)]
 mod fixture {
     use std::fs;
