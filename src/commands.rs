@@ -243,6 +243,23 @@ pub async fn run(args: RunArgs) -> Result<u8> {
                 .map(reference::baseline_from_results)
                 .transpose()?;
             let compare_with = plan.compare.as_deref().map(reference::load).transpose()?;
+            // A host of this machine's own data folder (data_dir in --hosts) must exist
+            // here; a remote host's is checked by its engine when the worker's container
+            // is created.
+            for host in plan.hosts.iter().filter(|h| h.local) {
+                if let Some(dir) = &host.data_dir
+                    && !dir.exists()
+                {
+                    return Err(error::InputError(format!(
+                        "{}.data_dir: {} does not exist on host {} (this machine). Give an \
+                         existing folder of PDFs there.",
+                        host.spec.origin,
+                        dir.display(),
+                        host.spec.name
+                    ))
+                    .into());
+                }
+            }
             let given_corpus = match &plan.data {
                 Data::Paths { .. } => Some(pipeline::locate_corpus(&plan)?),
                 Data::Sample => None,

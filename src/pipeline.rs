@@ -328,9 +328,13 @@ impl Run<'_> {
             2,
             PHASES,
             &format!(
-                "Warm-up: {} {}(s), {:.0} s each",
+                "Warm-up: {} {}, {:.0} s each",
                 self.workers.len(),
-                noun.to_lowercase(),
+                if noun == "Process" {
+                    "process(es)"
+                } else {
+                    "container(s)"
+                },
                 plan.warmup_s
             ),
         );
@@ -770,8 +774,12 @@ impl Run<'_> {
                 let line = format!("{} (CPU {}): {}: {why}", w.name, w.cpu, status.label());
                 // This line says more than the one the window wrote when it saw the worker
                 // end: one line per worker.
-                let seen_ending = format!("{} (CPU {}) stopped before its result", w.name, w.cpu);
-                self.problems.retain(|p| *p != seen_ending);
+                let seen_ending = [
+                    format!("{} (CPU {}) stopped before its result", w.name, w.cpu),
+                    format!("{} (CPU {}) stopped during its warm-up", w.name, w.cpu),
+                ];
+                self.problems
+                    .retain(|p| !seen_ending.iter().any(|seen| p.starts_with(seen.as_str())));
                 if !self.problems.contains(&line) {
                     self.problems.push(line);
                 }

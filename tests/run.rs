@@ -443,12 +443,23 @@ fn bad_input_is_refused_with_exit_2_before_anything_is_written() {
     std::fs::write(&bad_duration, "benchmark:\n  duration: -3\n").unwrap();
     let unknown_key = configs.path().join("unknown.yaml");
     std::fs::write(&unknown_key, "pdf:\n  max_pages: 3\n").unwrap();
+    let missing_data = configs.path().join("hosts.yaml");
+    std::fs::write(
+        &missing_data,
+        "hosts:\n  - name: local\n    url: unix:///var/run/docker.sock\n    data_dir: /nonexistent/pdfs\n",
+    )
+    .unwrap();
     let corpus = corpus_str();
     let cores = std::thread::available_parallelism().unwrap().get();
     let too_many = (cores + 7).to_string();
 
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--data-dir", "/nonexistent/pdfs"], "/nonexistent/pdfs"),
+        (
+            vec!["--hosts", missing_data.to_str().unwrap()],
+            "hosts.yaml: hosts[0].data_dir: /nonexistent/pdfs does not exist",
+        ),
+        (vec!["--host", "ftp://somewhere"], "--host: ftp://somewhere"),
         (
             vec!["--data-dir", empty.path().to_str().unwrap()],
             "holds no PDF",

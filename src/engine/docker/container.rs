@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::errors::Error as DockerError;
-use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, ListContainersOptionsBuilder,
     RemoveContainerOptionsBuilder,
@@ -38,30 +38,44 @@ pub fn container_user() -> String {
 }
 
 /// The mounts and the worker's data paths inside the container: host folder i at
-/// /data/i, host file i at /data/i/<name>; a shipped corpus's volume at /data/0.
-fn mounts(data: &WorkerData) -> (Vec<String>, Vec<PathBuf>) {
+/// /data/i, host file i at /data/i/<name>; a shipped corpus's volume at /data/0. Bind
+/// mounts through the Mounts API, not `Binds`: a source missing on the host is refused by
+/// the engine ("bind source path does not exist") instead of being created there as an
+/// empty folder owned by root.
+fn mounts(data: &WorkerData) -> (Vec<Mount>, Vec<PathBuf>) {
+    let mount = |typ, source: String, target: &str| Mount {
+        target: Some(target.to_string()),
+        source: Some(source),
+        typ: Some(typ),
+        read_only: Some(true),
+        ..Mount::default()
+    };
     let inputs = match data {
         WorkerData::Volume(name) => {
             return (
-                vec![format!("{name}:{}:ro", super::volume::MOUNT)],
+                vec![mount(MountType::VOLUME, name.clone(), super::volume::MOUNT)],
                 vec![PathBuf::from(super::volume::MOUNT)],
             );
         }
         WorkerData::Paths(paths) => paths,
     };
-    let mut binds = Vec::new();
+    let mut mounts = Vec::new();
     let mut data = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
-        let mount = if input.is_dir() {
+        let target = if input.is_dir() {
             PathBuf::from(format!("{DATA_MOUNT}/{i}"))
         } else {
             let name = input.file_name().map(|n| n.to_string_lossy().into_owned());
             PathBuf::from(format!("{DATA_MOUNT}/{i}/{}", name.unwrap_or_default()))
         };
-        binds.push(format!("{}:{}:ro", input.display(), mount.display()));
-        data.push(mount);
+        mounts.push(mount(
+            MountType::BIND,
+            input.display().to_string(),
+            &target.display().to_string(),
+        ));
+        data.push(target);
     }
-    (binds, data)
+    (mounts, data)
 }
 
 /// The create request: pinned to one core with one CPU of quota, the data read-only, no
@@ -69,7 +83,7 @@ fn mounts(data: &WorkerData) -> (Vec<String>, Vec<PathBuf>) {
 /// stdin open for messages and closed when we detach (so a worker whose orchestrator is
 /// gone ends its window).
 pub fn body(spec: &WorkerSpec, image: &str, user: &str) -> ContainerCreateBody {
-    let (binds, data_dirs) = mounts(&spec.data);
+    let (mounts, data_dirs) = mounts(&spec.data);
     let mut settings = spec.settings.clone();
     settings.data_dirs = data_dirs;
     let labels = HashMap::from([
@@ -102,7 +116,7 @@ pub fn body(spec: &WorkerSpec, image: &str, user: &str) -> ContainerCreateBody {
             // Equal to the memory limit: no swap, so an over-limit worker is killed
             // rather than slowed down unseen.
             memory_swap: memory,
-            binds: Some(binds),
+            mounts: Some(mounts),
             network_mode: Some("none".into()),
             readonly_rootfs: Some(true),
             cap_drop: Some(vec!["ALL".into()]),
@@ -352,7 +366,11 @@ mod tests {
         assert_eq!(host.memory, host.memory_swap);
         assert_eq!(host.readonly_rootfs, Some(true));
         assert_eq!(host.cap_drop, Some(vec!["ALL".to_string()]));
-        assert!(host.binds.unwrap().iter().all(|b| b.ends_with(":ro")));
+        let mounts = host.mounts.unwrap();
+        assert_eq!(mounts.len(), 2);
+        assert!(mounts.iter().all(|m| m.read_only == Some(true)));
+        assert!(mounts.iter().all(|m| m.typ == Some(MountType::BIND)));
+        assert_eq!(mounts[1].target.as_deref(), Some("/data/1/one.pdf"));
         assert_eq!((body.open_stdin, body.stdin_once), (Some(true), Some(true)));
         assert_eq!(body.labels.unwrap()[labels::RUN], "r1");
     }
