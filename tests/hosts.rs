@@ -34,6 +34,42 @@ fn assert_nothing_left_on_both(run_id: &str) {
     }
 }
 
+/// A 30 s run of two containers over `hosts`, followed until it measures.
+fn measuring_on_two_hosts(hosts: &std::path::Path) -> Run {
+    let mut run = Run::start(&[
+        "--hosts",
+        hosts.to_str().unwrap(),
+        "--containers",
+        "2",
+        "--duration",
+        "30",
+    ]);
+    run.wait_for_line("[4/4] Measuring");
+    run
+}
+
+/// The run ended with exit 4: the second host's worker failed, the first host's was
+/// kept and saved. Returns the results.
+fn second_failed_first_kept(ended: &Ended) -> Value {
+    assert_eq!(ended.code, Some(4), "{ended}");
+    let json = the_results(ended.out());
+    assert_eq!(json["status"], "worker_failed", "{ended}");
+    let workers = json["workers"].as_array().unwrap();
+    assert_eq!(
+        (workers[0]["host"].as_str(), workers[0]["status"].as_str()),
+        (Some("local"), Some("ok")),
+        "{ended}"
+    );
+    assert_eq!(workers[1]["host"], "second");
+    assert_ne!(workers[1]["status"], "ok");
+    assert!(
+        !workers[0]["slots"].as_array().unwrap().is_empty(),
+        "the first host's results are kept"
+    );
+    assert_eq!(json["scaling_efficiency_pct"], Value::Null);
+    json
+}
+
 fn host<'a>(json: &'a Value, name: &str) -> &'a Value {
     json["hosts"]
         .as_array()
@@ -219,15 +255,7 @@ fn a_container_killed_on_the_second_host_fails_the_run_and_the_first_is_saved() 
     let dir = tempfile::tempdir().unwrap();
     let second = second_host();
     let hosts = two_hosts_file(dir.path(), &second.unix, "");
-    let mut run = Run::start(&[
-        "--hosts",
-        hosts.to_str().unwrap(),
-        "--containers",
-        "2",
-        "--duration",
-        "30",
-    ]);
-    run.wait_for_line("[4/4] Measuring");
+    let run = measuring_on_two_hosts(&hosts);
     let victim = wait_for(|| {
         containers_on(&second.unix, "distributed-benchmark.index=2")
             .into_iter()
@@ -239,21 +267,7 @@ fn a_container_killed_on_the_second_host_fails_the_run_and_the_first_is_saved() 
         .output()
         .unwrap();
     assert!(kill.status.success(), "{}", text(&kill));
-    let ended = run.end();
-    assert_eq!(ended.code, Some(4), "{ended}");
-    let json = the_results(ended.out());
-    assert_eq!(json["status"], "worker_failed");
-    let workers = json["workers"].as_array().unwrap();
-    assert_eq!(
-        (workers[0]["host"].as_str(), workers[0]["status"].as_str()),
-        (Some("local"), Some("ok"))
-    );
-    assert_eq!(workers[1]["host"], "second");
-    assert_ne!(workers[1]["status"], "ok");
-    assert!(
-        !workers[0]["slots"].as_array().unwrap().is_empty(),
-        "the first host's results are kept"
-    );
+    let json = second_failed_first_kept(&run.end());
     assert_nothing_left_on_both(json["run_id"].as_str().unwrap());
 }
 
@@ -262,15 +276,7 @@ fn ctrl_c_across_two_hosts_cleans_both() {
     let _lock = docker_lock();
     let dir = tempfile::tempdir().unwrap();
     let hosts = two_hosts_file(dir.path(), &second_host().tcp, "");
-    let mut run = Run::start(&[
-        "--hosts",
-        hosts.to_str().unwrap(),
-        "--containers",
-        "2",
-        "--duration",
-        "30",
-    ]);
-    run.wait_for_line("[4/4] Measuring");
+    let mut run = measuring_on_two_hosts(&hosts);
     std::thread::sleep(Duration::from_millis(1500));
     run.signal("INT");
     let ended = run.end();
@@ -429,15 +435,7 @@ fn a_host_lost_mid_run_fails_its_workers_and_the_others_are_saved() {
             .filter(|o| o.status.success())
     });
     let hosts = two_hosts_file(dir.path(), &url, "");
-    let mut run = Run::start(&[
-        "--hosts",
-        hosts.to_str().unwrap(),
-        "--containers",
-        "2",
-        "--duration",
-        "30",
-    ]);
-    run.wait_for_line("[4/4] Measuring");
+    let run = measuring_on_two_hosts(&hosts);
     std::thread::sleep(Duration::from_secs(2));
     // The proxy and the children it forked for each connection: its process group.
     let pgid = proxy.id() as i32;
@@ -447,23 +445,7 @@ fn a_host_lost_mid_run_fails_its_workers_and_the_others_are_saved() {
         libc::kill(-pgid, libc::SIGKILL);
     }
     let _ = proxy.wait();
-    let ended = run.end();
-    assert_eq!(ended.code, Some(4), "{ended}");
-    let json = the_results(ended.out());
-    assert_eq!(json["status"], "worker_failed", "{ended}");
-    let workers = json["workers"].as_array().unwrap();
-    assert_eq!(
-        (workers[0]["host"].as_str(), workers[0]["status"].as_str()),
-        (Some("local"), Some("ok")),
-        "{ended}"
-    );
-    assert_eq!(workers[1]["host"], "second");
-    assert_ne!(workers[1]["status"], "ok");
-    assert!(
-        !workers[0]["slots"].as_array().unwrap().is_empty(),
-        "the first host's results are kept"
-    );
-    assert_eq!(json["scaling_efficiency_pct"], Value::Null);
+    let json = second_failed_first_kept(&run.end());
     let problems = json["problems"].to_string();
     assert!(
         problems.contains("could not remove") && problems.contains(&url),

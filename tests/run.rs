@@ -910,22 +910,18 @@ fn named_on(json: &Value, cpu: u64, pid: u32) -> bool {
 fn a_cpu_hog_on_a_pinned_core_is_named_as_the_cause_of_the_loss() {
     let _lock = docker_lock();
     let (out, json, pid) = run_beside_a_hog(Some("1"), "8");
-    let cpu1 = json["host_usage"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["cpu"] == 1)
-        .unwrap()
-        .clone();
+    let usage = |cpu: u64| {
+        json["host_usage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["cpu"] == cpu)
+            .unwrap()
+            .clone()
+    };
+    let (cpu0, cpu1) = (usage(0), usage(1));
     assert!(cpu1["others_pct"].as_f64().unwrap() > 25.0, "{cpu1}");
     assert!(named_on(&json, 1, pid), "the hog is named on CPU 1: {cpu1}");
-    let cpu0 = json["host_usage"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["cpu"] == 0)
-        .unwrap()
-        .clone();
     assert!(
         cpu1["others_pct"].as_f64().unwrap() > cpu0["others_pct"].as_f64().unwrap() + 15.0,
         "CPU 1 is the contended one: {}",

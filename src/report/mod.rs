@@ -196,12 +196,7 @@ impl Draft<'_> {
         // lowered the efficiency, they lowered the throughput.
         let loss = loss.map(|mut loss| {
             for u in host_usage.iter().filter(|u| u.others_pct >= 5.0) {
-                let named: Vec<String> = u
-                    .top_processes
-                    .iter()
-                    .take(3)
-                    .map(|p| p.describe())
-                    .collect();
+                let named = u.busiest(3);
                 loss.notes.push(if named.is_empty() {
                     format!("CPU {}: {:.0}% used by other programs", u.cpu, u.others_pct)
                 } else {

@@ -430,6 +430,17 @@ pub struct CpuUsage {
     pub top_processes: Vec<ProcessUse>,
 }
 
+impl CpuUsage {
+    /// The `n` busiest other programs on this CPU, described (`sh (pid 4242) 64%`).
+    pub fn busiest(&self, n: usize) -> Vec<String> {
+        self.top_processes
+            .iter()
+            .take(n)
+            .map(ProcessUse::describe)
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ProcessUse {
     pub pid: u32,

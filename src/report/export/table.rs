@@ -230,12 +230,7 @@ fn summary(report: &Report) -> Vec<String> {
                 text.push_str(&format!(", throttled {:.0}%", u.throttled_pct));
             }
             // With a loss explained, its notes name the programs already.
-            let named: Vec<String> = u
-                .top_processes
-                .iter()
-                .take(3)
-                .map(|p| p.describe())
-                .collect();
+            let named = u.busiest(3);
             if !named.is_empty() && report.efficiency_loss.is_none() {
                 text.push_str(&format!(" [{}]", named.join(", ")));
             }
