@@ -738,9 +738,23 @@ impl<'c, 'd> Interpreter<'c, 'd> {
         let mut pos = 0usize;
         let mut adv = 0.0f64; // along x (or y for vertical), in text space
         while pos < bytes.len() {
-            let code: Code = font.next_code(&bytes[pos..]);
+            // A simple font's code is one byte, its text and advance worked out at load.
+            let (code, w, known) = match font.glyph(bytes[pos]) {
+                Some((text, w)) => (
+                    Code {
+                        code: u32::from(bytes[pos]),
+                        len: 1,
+                    },
+                    w,
+                    Some(text),
+                ),
+                None => {
+                    let code = font.next_code(&bytes[pos..]);
+                    (code, font.width(code), None)
+                }
+            };
             pos += (code.len as usize).max(1);
-            let w = font.width(code) as f64;
+            let w = w as f64;
             let is_space = code.len == 1 && code.code == 32;
             let spacing = gs.char_spacing + if is_space { gs.word_spacing } else { 0.0 };
             let (origin, end, step) = if vertical {
@@ -783,14 +797,20 @@ impl<'c, 'd> Interpreter<'c, 'd> {
                     }
                 }
                 _ => {
-                    self.cache.glyph_text.clear();
-                    // A drawn glyph whose text is unknown (TeX's Type3 ligatures named
-                    // /a28) is U+FFFD, so that "identi\u{FFFD}cation" does not read as a
-                    // word; MuPDF puts the raw code there.
-                    if !font.push_text(code, &mut self.cache.glyph_text) && w > 0.0 {
-                        self.cache.glyph_text.push('\u{FFFD}');
-                    }
-                    self.out.push(&self.cache.glyph_text, &g);
+                    let text = match known {
+                        Some(text) => text,
+                        None => {
+                            let text = &mut self.cache.glyph_text;
+                            text.clear();
+                            // As for simple fonts (Font::glyph): a drawn glyph whose
+                            // text is unknown is U+FFFD.
+                            if !font.push_text(code, text) && w > 0.0 {
+                                text.push('\u{FFFD}');
+                            }
+                            text.as_str()
+                        }
+                    };
+                    self.out.push(text, &g);
                 }
             }
             if step.is_finite() {
