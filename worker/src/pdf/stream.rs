@@ -310,9 +310,10 @@ pub fn filter_named(name: &[u8]) -> Option<Filter> {
 /// is only counted). 0 without filters or when a filter cannot be run here (image
 /// filters: nothing the engine reads expands through them).
 ///
-/// It counts what `hayro-syntax` would produce, at least: its Flate decoder reads on
-/// where zlib stops (a match reaching before the start is skipped, an invalid length
-/// code copies nothing), so a stage that stops on damaged data counts its worst case
+/// It counts at least what `hayro-syntax` 0.9 produces from the same data (observed on
+/// damaged data, hence the exact version in Cargo.toml): its Flate decoder reads on where
+/// zlib stops (a match reaching before the start is skipped, an invalid length code
+/// copies nothing), so a stage that stops on damaged data counts its worst case
 /// for the rest of the stored data, [`MAX_DEFLATE_RATIO`] bytes per byte (`stored` is
 /// how much of `data` the stream holds), and a stage before the last that stops short
 /// counts as `cap`.
@@ -390,9 +391,9 @@ struct Inflated {
     stopped_at: Option<usize>,
 }
 
-/// Inflates zlib or raw deflate `data` through a 64 KB ring, as `hayro-syntax` does
-/// at least: a match reaching before the start copies from the ring's zeros instead of
-/// failing. The output is appended to `keep` when given, at most `cap` bytes counted.
+/// Inflates zlib or raw deflate `data` through a 64 KB ring, so that it reads on at
+/// least as far as `hayro-syntax` 0.9 does (see [`decoded_size`]): a match reaching
+/// before the start copies from the ring's zeros instead of failing. The output is appended to `keep` when given, at most `cap` bytes counted.
 fn inflate_lenient(data: &[u8], cap: usize, mut keep: Option<&mut Vec<u8>>) -> Inflated {
     let mut flags = inflate_flags::TINFL_FLAG_IGNORE_ADLER32;
     if zlib_header(data) {
@@ -448,8 +449,9 @@ fn decode_parms<'a>(dict: &Dict<'a>) -> Option<Dict<'a>> {
         .or_else(|| dict.get::<Dict<'_>>(b"DP"))
 }
 
-/// Whether `hayro-syntax` can apply the predictor of these `/DecodeParms` (`param`
-/// gives an integer entry by key) without dividing by zero or overflowing: it reads
+/// Whether `hayro-syntax` 0.9 can apply the predictor of these `/DecodeParms` (`param`
+/// gives an integer entry by key) without dividing by zero or overflowing (found by the
+/// `open` fuzz target; see fuzz/README.md): it reads
 /// /Predictor, /Colors and /BitsPerComponent as bytes and /Columns as a size, taking the
 /// default for a value out of range, and a row of zero bytes divides by zero. Predictor
 /// 1 (none) is always fine.
