@@ -179,6 +179,11 @@ pub struct Cache {
     /// The font each name of a font resource dictionary (by the identity of its bytes,
     /// as [`FontCache`]) stands for: `Tf` resolves a name once per document.
     font_names: HashMap<(usize, usize), NamedFonts>,
+    /// The fonts of the font resource dictionary used last, taken out of `font_names`
+    /// while they are: the `Tf` of a content stream name fonts of one dictionary, found
+    /// this way without hashing its key at every `Tf` (issue 11: the hashing was 0.8% of
+    /// the instructions of a pass).
+    current_names: Option<((usize, usize), NamedFonts)>,
     /// One set of buffers per form nesting level in use.
     frames: Vec<Frame>,
     form_stack: Vec<ObjectIdentifier>,
@@ -190,7 +195,21 @@ impl Cache {
     pub fn end_document(&mut self) {
         self.fonts.clear();
         self.font_names.clear();
+        self.current_names = None;
         self.form_stack.clear();
+    }
+
+    /// The fonts named so far in the font resource dictionary `key` (see
+    /// `current_names`).
+    fn names_of(&mut self, key: (usize, usize)) -> &mut NamedFonts {
+        if self.current_names.as_ref().is_none_or(|(k, _)| *k != key) {
+            let names = self.font_names.remove(&key).unwrap_or_default();
+            if let Some((k, old)) = self.current_names.replace((key, names)) {
+                self.font_names.insert(k, old);
+            }
+        }
+        let (_, names) = self.current_names.get_or_insert_with(|| (key, Vec::new()));
+        names
     }
 }
 
@@ -595,8 +614,7 @@ impl<'c, 'd> Interpreter<'c, 'd> {
     fn font(&mut self, res: &Resources<'d>, name: &[u8]) -> Rc<Font> {
         let data = res.fonts.data();
         let key = (data.as_ptr() as usize, data.len());
-        let names = self.cache.font_names.entry(key).or_default();
-        if let Some((_, f)) = names.iter().find(|(n, _)| n == name) {
+        if let Some((_, f)) = self.cache.names_of(key).iter().find(|(n, _)| n == name) {
             return f.clone();
         }
         let id = res.fonts.get_ref(name).map(ObjectIdentifier::from);
@@ -616,7 +634,7 @@ impl<'c, 'd> Interpreter<'c, 'd> {
         };
         // Bounded: a resource dictionary names a few fonts; past that names are looked up
         // at each use.
-        let names = self.cache.font_names.entry(key).or_default();
+        let names = self.cache.names_of(key);
         if names.len() < 256 {
             names.push((name.to_vec(), font.clone()));
         }
