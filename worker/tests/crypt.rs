@@ -409,10 +409,7 @@ fn decrypt(file: &[u8], streams: &[(u32, &[u8])]) -> Option<Vec<Vec<u8>>> {
         })
         .collect();
     let plaintexts = Plaintexts::open(file, &encrypted)?;
-    streams
-        .iter()
-        .map(|&(num, _)| plaintexts.get(num, 0))
-        .collect()
+    (0..streams.len()).map(|i| plaintexts.get(i)).collect()
 }
 
 /// The shared corpus, when it is there (it is not in a fresh clone).
@@ -591,19 +588,19 @@ fn corpus_encrypted_files_decrypt_as_hayro_syntax_reads_them() {
                 assert!(key.is_some(), "{name}: hayro-syntax opens it, no key");
             }
             let mut compared = 0;
-            for stream in &all {
-                if memmem::find(stream.dict, b"/XRef").is_some()
-                    || memmem::find(stream.dict, b"/Crypt").is_some()
-                {
-                    continue;
-                }
+            // The streams in `encrypted`, in order.
+            let kept = all.iter().filter(|s| {
+                memmem::find(s.dict, b"/XRef").is_none()
+                    && memmem::find(s.dict, b"/Crypt").is_none()
+            });
+            for (index, stream) in kept.enumerate() {
                 let id = ObjectIdentifier::new(stream.num, i32::from(stream.generation));
                 let Some(theirs) = pdf.xref().get::<Stream<'_>>(id) else {
                     continue;
                 };
                 let theirs = theirs.raw_data();
                 let ours = match &key {
-                    Some(key) => key.get(stream.num, stream.generation).unwrap(),
+                    Some(key) => key.get(index).unwrap(),
                     // No key: hayro-syntax must not be decrypting either.
                     None => stream.stored.to_vec(),
                 };
@@ -692,5 +689,27 @@ fn encrypted_object_stream_bombs_are_refused_before_opening() {
         );
         assert!(large.len() > 48 << 10, "{scheme:?}: {}", large.len());
         assert_eq!(texts(&large).unwrap(), ["Hello"], "{scheme:?}");
+    }
+}
+
+/// Found by the `open` fuzz target: a copy of a small encrypted object stream 5 0 put
+/// after an encrypted bomb of the same number. Decrypted in one document, the second
+/// hid the first, which was counted as the small one, and hayro-syntax then inflated
+/// the bomb (66 MB of RSS for that input; 1 GB for this one). Each is decrypted under
+/// its own number in a document of its own now.
+#[test]
+fn fuzz_an_object_stream_defined_again_hides_no_bomb() {
+    let bomb = [OBJECT_STREAM, &vec![b' '; 64 << 20]].concat();
+    for scheme in SCHEMES {
+        let enc = Encryption::new(scheme);
+        let small = with_object_stream(&enc);
+        let again = &small[memmem::find(&small, b"5 0 obj").unwrap()..];
+        let again = &again[..memmem::find(again, b"endobj").unwrap() + b"endobj".len()];
+        let file = [with_object_stream_of(&enc, &bomb).as_slice(), b"\n", again].concat();
+        let err = texts(&file).unwrap_err();
+        assert!(err.contains("compression bomb"), "{scheme:?}: {err}");
+        // Defined again after the small one, the small one still reads.
+        let twice = [small.as_slice(), b"\n", again].concat();
+        assert_eq!(texts(&twice).unwrap(), ["Hello"], "{scheme:?}");
     }
 }

@@ -24,7 +24,7 @@
 //! Per-stream crypt filters (`/Filter /Crypt`) are not carried over: the copy is decrypted
 //! with the document's default (`/StmF`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -47,10 +47,21 @@ pub struct Encrypted<'a> {
     pub stored: &'a [u8],
 }
 
+/// At most this many documents are made for streams that share a number and generation
+/// (an incremental update may define an object again): each needs the key of its own
+/// number, so each must be decrypted under it, in a document of its own. A stream past
+/// them gets no plaintext.
+const MAX_LAYERS: usize = 8;
+
 /// Object streams of one file, ready to be decrypted one at a time ([`Plaintexts::get`]).
 pub struct Plaintexts {
-    /// The small document holding them (see the module's documentation).
-    pdf: Pdf,
+    /// The small documents holding them (see the module's documentation): the first holds
+    /// the first stream of each number and generation, the next one the second, and so
+    /// on; `None` for one `hayro-syntax` did not open.
+    docs: Vec<Option<Pdf>>,
+    /// Each stream given to [`Plaintexts::open`], in order: its number and generation,
+    /// and the document holding it (`None` past [`MAX_LAYERS`]).
+    streams: Vec<(u32, u16, Option<usize>)>,
 }
 
 impl Plaintexts {
@@ -77,37 +88,62 @@ impl Plaintexts {
             .and_then(|a| a.flex_iter().next::<hayro_syntax::object::String<'_>>())
             .map(|s| s.as_bytes().to_vec())
             .unwrap_or_default();
-        let doc = document(encrypt, &id, streams);
-        Pdf::new(PdfData::from(Arc::new(doc)))
-            .ok()
-            .map(|pdf| Plaintexts { pdf })
+        // A stream whose number and generation came before goes into the next document
+        // (found by the `open` fuzz target: with one document, the second object stream
+        // 5 0 hid the first, a bomb, which was then counted as the second).
+        let mut seen: HashMap<(u32, u16), usize> = HashMap::new();
+        let mut layers: Vec<Vec<Encrypted<'_>>> = Vec::new();
+        let mut placed = Vec::with_capacity(streams.len());
+        for s in streams {
+            let count = seen.entry((s.num, s.generation)).or_insert(0);
+            let layer = *count;
+            *count += 1;
+            // Object 0 heads the free list of every xref table: no stream has it.
+            if s.num == 0 || layer >= MAX_LAYERS {
+                placed.push((s.num, s.generation, None));
+                continue;
+            }
+            if layers.len() == layer {
+                layers.push(Vec::new());
+            }
+            layers[layer].push(*s);
+            placed.push((s.num, s.generation, Some(layer)));
+        }
+        let mut docs = Vec::with_capacity(layers.len());
+        for layer in &layers {
+            let opened = document(encrypt, &id, layer)
+                .and_then(|doc| Pdf::new(PdfData::from(Arc::new(doc))).ok());
+            // The first document not opening means the key is not there: no plaintext.
+            if docs.is_empty() && opened.is_none() {
+                return None;
+            }
+            docs.push(opened);
+        }
+        Some(Plaintexts {
+            docs,
+            streams: placed,
+        })
     }
 
-    /// The decrypted data of stream `num generation` (one of those given to
-    /// [`Plaintexts::open`]), its filters not applied.
-    pub fn get(&self, num: u32, generation: u16) -> Option<Vec<u8>> {
+    /// The decrypted data of the `index`th stream given to [`Plaintexts::open`], its
+    /// filters not applied; `None` when it could not be decrypted.
+    pub fn get(&self, index: usize) -> Option<Vec<u8>> {
+        let &(num, generation, layer) = self.streams.get(index)?;
+        let pdf = self.docs.get(layer?)?.as_ref()?;
         let id = ObjectIdentifier::new(num, i32::from(generation));
-        let stream = self.pdf.xref().get::<Stream<'_>>(id)?;
+        let stream = pdf.xref().get::<Stream<'_>>(id)?;
         Some(stream.raw_data().into_owned())
     }
 }
 
 /// The document [`Plaintexts::open`] opens: a catalog, a page tree and a page under the
-/// smallest object numbers no stream has, each stream (the last of each number and
-/// generation) as it is stored, a classic xref table, and a trailer with `encrypt` (the
-/// bytes of the file's encryption dictionary) and `id`.
-fn document(encrypt: &[u8], id: &[u8], streams: &[Encrypted<'_>]) -> Vec<u8> {
-    let streams: BTreeMap<(u32, u16), &[u8]> = streams
-        .iter()
-        // Object 0 heads the free list of every xref table.
-        .filter(|s| s.num > 0)
-        .map(|s| ((s.num, s.generation), s.stored))
-        .collect();
-    let mut free = (1u32..).filter(|n| !streams.keys().any(|&(num, _)| num == *n));
-    let (catalog, pages, page) = (free.next(), free.next(), free.next());
-    let (Some(catalog), Some(pages), Some(page)) = (catalog, pages, page) else {
-        unreachable!("u32 has more numbers than there are streams")
-    };
+/// smallest object numbers no stream has, each stream (of distinct numbers and
+/// generations, none 0) as it is stored, a classic xref table, and a trailer with
+/// `encrypt` (the bytes of the file's encryption dictionary) and `id`.
+fn document(encrypt: &[u8], id: &[u8], streams: &[Encrypted<'_>]) -> Option<Vec<u8>> {
+    let taken: BTreeSet<u32> = streams.iter().map(|s| s.num).collect();
+    let mut free = (1u32..=u32::MAX).filter(|n| !taken.contains(n));
+    let (catalog, pages, page) = (free.next()?, free.next()?, free.next()?);
     let mut doc = b"%PDF-1.7\n".to_vec();
     let mut offsets: Vec<(u32, u16, usize)> = Vec::with_capacity(streams.len() + 3);
     let mut object = |doc: &mut Vec<u8>, num: u32, generation: u16, body: &[u8]| {
@@ -127,11 +163,11 @@ fn document(encrypt: &[u8], id: &[u8], streams: &[Encrypted<'_>]) -> Vec<u8> {
     for (num, body) in tree {
         object(&mut doc, num, 0, body.as_bytes());
     }
-    for (&(num, generation), stored) in &streams {
-        let mut body = format!("<< /Length {} >>\nstream\n", stored.len()).into_bytes();
-        body.extend_from_slice(stored);
+    for s in streams {
+        let mut body = format!("<< /Length {} >>\nstream\n", s.stored.len()).into_bytes();
+        body.extend_from_slice(s.stored);
         body.extend_from_slice(b"\nendstream");
-        object(&mut doc, num, generation, &body);
+        object(&mut doc, s.num, s.generation, &body);
     }
     let xref = doc.len();
     let mut table = String::from("xref\n0 1\n0000000000 65535 f\r\n");
@@ -157,7 +193,7 @@ fn document(encrypt: &[u8], id: &[u8], streams: &[Encrypted<'_>]) -> Vec<u8> {
     doc.extend_from_slice(
         format!(" /ID [<{hex}> <{hex}>] >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
     );
-    doc
+    Some(doc)
 }
 
 /// The trailer the last `startxref` points to (ISO 32000-1 §7.5.5): the dictionary after
@@ -398,7 +434,7 @@ mod tests {
             generation: 0,
             stored: &stored,
         }];
-        Plaintexts::open(file, &streams)?.get(num, 0)
+        Plaintexts::open(file, &streams)?.get(0)
     }
 
     #[test]
@@ -428,12 +464,34 @@ mod tests {
             })
             .collect();
         let plaintexts = Plaintexts::open(&file, &streams).unwrap();
-        assert_eq!(plaintexts.get(4, 0).unwrap(), b"Hello");
+        assert_eq!(plaintexts.get(4).unwrap(), b"Hello");
         for num in 1..6 {
-            assert!(plaintexts.get(num, 0).is_some(), "{num}");
+            assert!(plaintexts.get(num).is_some(), "{num}");
         }
         // Object 0 heads the free list: no stream can have it.
-        assert!(plaintexts.get(0, 0).is_none());
+        assert!(plaintexts.get(0).is_none());
+        assert!(plaintexts.get(6).is_none());
+    }
+
+    #[test]
+    fn streams_defined_again_are_decrypted_each_under_its_number() {
+        let file = classic(&[], &format!("/Encrypt {} {}", r2_dict(), r2_id()));
+        let hello = hex("a603a3a41d");
+        let other = hex("0102030405");
+        // Object 4 nine times (the third holds "Hello"): one document per definition up
+        // to MAX_LAYERS, none past it.
+        let streams: Vec<Encrypted<'_>> = (0..=MAX_LAYERS)
+            .map(|i| Encrypted {
+                num: 4,
+                generation: 0,
+                stored: if i == 2 { &hello } else { &other },
+            })
+            .collect();
+        let plaintexts = Plaintexts::open(&file, &streams).unwrap();
+        assert_eq!(plaintexts.get(2).unwrap(), b"Hello");
+        assert_ne!(plaintexts.get(1).unwrap(), b"Hello");
+        assert!(plaintexts.get(MAX_LAYERS - 1).is_some());
+        assert!(plaintexts.get(MAX_LAYERS).is_none());
     }
 
     #[test]

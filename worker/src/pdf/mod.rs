@@ -271,6 +271,8 @@ impl Survey {
             None
         };
         let mut inflated = 0usize;
+        // The index of the next encrypted object stream among those handed to crypt.
+        let mut next = 0;
         for (stream, objstm) in streams {
             if !stream::predictor_params_ok(|key| raw_int(stream.dict, key)) {
                 survey.bad_predictor = true;
@@ -281,16 +283,18 @@ impl Survey {
             // Its worst case is counted from the decrypted bytes only.
             let stored_len = if objstm && encrypted { 0 } else { stored.len() };
             let mut size = stream::decoded_size(stream.body, &stream.filters, stored_len, cap);
-            if let (Some(plaintexts), true, Some((num, generation))) =
-                (&plaintexts, objstm, stream.id)
-                && let Some(plain) = plaintexts.get(num, generation)
-            {
-                size = size.max(stream::decoded_size(
-                    &plain,
-                    &stream.filters,
-                    plain.len(),
-                    cap,
-                ));
+            let index = (objstm && stream.id.is_some()).then(|| {
+                next += 1;
+                next - 1
+            });
+            if let (Some(plaintexts), Some(index)) = (&plaintexts, index) {
+                size = size.max(match plaintexts.get(index) {
+                    Some(plain) => stream::decoded_size(&plain, &stream.filters, plain.len(), cap),
+                    // The file decrypts, but this stream cannot be (its number and
+                    // generation defined again and again, or 0): it cannot be checked,
+                    // so it counts as the cap.
+                    None => cap,
+                });
             }
             inflated += size;
             if inflated > MAX_OBJECT_STREAMS {
