@@ -651,11 +651,11 @@ fn decrypted_object_stream_bombs_are_counted_in_full() {
     let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&bomb, 9);
     assert!(compressed.len() < 16 << 10);
     for scheme in SCHEMES {
-        let enc = Encryption::new(scheme);
-        let stored = enc.encrypt(5, 0, &compressed);
-        let plain = decrypt(&classic(&enc, false), &[(5, &stored)]).unwrap();
+        let file = with_object_stream_of(&Encryption::new(scheme), &bomb);
+        let stored = stored_stream(&file, 5);
+        let plain = decrypt(&file, &[(5, stored)]).unwrap();
         let cap = 64 << 20;
-        assert!(inflated_size(&stored, cap) < 64 << 10, "{scheme:?}");
+        assert!(inflated_size(stored, cap) < 64 << 10, "{scheme:?}");
         assert_eq!(inflated_size(&plain[0], cap), bomb.len(), "{scheme:?}");
     }
 }
@@ -711,5 +711,26 @@ fn fuzz_an_object_stream_defined_again_hides_no_bomb() {
         // Defined again after the small one, the small one still reads.
         let twice = [small.as_slice(), b"\n", again].concat();
         assert_eq!(texts(&twice).unwrap(), ["Hello"], "{scheme:?}");
+    }
+}
+
+/// Hostile: thousands of encrypted object streams with neither /Length nor `endstream`,
+/// each running to the end of the file. Copied for decryption, they would take the square
+/// of the file's size (12 GB here); past as many bytes as the file has, the rest are not
+/// copied, cannot be checked, and the file is refused.
+#[test]
+fn encrypted_object_streams_running_to_the_end_are_copied_once() {
+    for scheme in SCHEMES {
+        let mut file = with_object_stream(&Encryption::new(scheme));
+        for i in 0..20_000u32 {
+            let marker = format!(
+                "\n{} 0 obj << /Type /ObjStm /N 1 /First 4 >>\nstream\n",
+                100 + i
+            );
+            file.extend_from_slice(marker.as_bytes());
+        }
+        assert!(file.len() > 1 << 20);
+        let err = texts(&file).unwrap_err();
+        assert!(err.contains("compression bomb"), "{scheme:?}: {err}");
     }
 }

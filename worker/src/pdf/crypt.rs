@@ -60,7 +60,8 @@ pub struct Plaintexts {
     /// on; `None` for one `hayro-syntax` did not open.
     docs: Vec<Option<Pdf>>,
     /// Each stream given to [`Plaintexts::open`], in order: its number and generation,
-    /// and the document holding it (`None` past [`MAX_LAYERS`]).
+    /// and the document holding it (`None` past [`MAX_LAYERS`], or past as many bytes of
+    /// streams as the file has).
     streams: Vec<(u32, u16, Option<usize>)>,
 }
 
@@ -94,17 +95,22 @@ impl Plaintexts {
         let mut seen: HashMap<(u32, u16), usize> = HashMap::new();
         let mut layers: Vec<Vec<Encrypted<'_>>> = Vec::new();
         let mut placed = Vec::with_capacity(streams.len());
+        // Streams do not overlap in a sound file, so all of them are no larger than the
+        // file; those of a hostile one may (a stream without /Length or `endstream` runs
+        // to the end of the file), and copying them all would take the square of its size.
+        let mut budget = data.len();
         for s in streams {
             let count = seen.entry((s.num, s.generation)).or_insert(0);
             let layer = *count;
-            *count += 1;
             // Object 0 heads the free list of every xref table: no stream has it.
-            if s.num == 0 || layer >= MAX_LAYERS {
+            if s.num == 0 || layer >= MAX_LAYERS || s.stored.len() > budget {
                 placed.push((s.num, s.generation, None));
                 continue;
             }
-            if layers.len() == layer {
-                layers.push(Vec::new());
+            *count += 1;
+            budget -= s.stored.len();
+            if layers.len() <= layer {
+                layers.resize_with(layer + 1, Vec::new);
             }
             layers[layer].push(*s);
             placed.push((s.num, s.generation, Some(layer)));
@@ -492,6 +498,23 @@ mod tests {
         assert_ne!(plaintexts.get(1).unwrap(), b"Hello");
         assert!(plaintexts.get(MAX_LAYERS - 1).is_some());
         assert!(plaintexts.get(MAX_LAYERS).is_none());
+    }
+
+    #[test]
+    fn streams_past_the_size_of_the_file_are_not_copied() {
+        let file = classic(&[], &format!("/Encrypt {} {}", r2_dict(), r2_id()));
+        let rest = vec![0u8; file.len() / 2 + 1];
+        let hello = hex("a603a3a41d");
+        // Each as long as half the file, and "Hello" after them: the second does not fit.
+        let streams = [&rest, &rest, &hello].map(|stored| Encrypted {
+            num: 4,
+            generation: 0,
+            stored,
+        });
+        let plaintexts = Plaintexts::open(&file, &streams).unwrap();
+        assert!(plaintexts.get(0).is_some());
+        assert!(plaintexts.get(1).is_none());
+        assert_eq!(plaintexts.get(2).unwrap(), b"Hello");
     }
 
     #[test]
