@@ -1,7 +1,7 @@
 //! `worker::pdf::crypt` against `hayro-syntax` and the engine: documents encrypted here
 //! (RC4 40 and 128 bits, AESV2, AESV3 R6), each for the empty user password, open in
-//! hayro-syntax, and `FileKey::decrypt_stream` gives the plaintext the engine reads. When
-//! the shared corpus is present, its encrypted files with object streams are checked too.
+//! hayro-syntax, and `Plaintexts` gives the plaintext the engine reads. When the shared
+//! corpus is present, its encrypted files with object streams are checked too.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -18,7 +18,7 @@ use md5::{Digest, Md5};
 use memchr::memmem;
 use rc4::Rc4;
 use worker::engine::{Limits, extract};
-use worker::pdf::crypt::FileKey;
+use worker::pdf::crypt::{Encrypted, Plaintexts};
 use worker::pdf::stream::inflated_size;
 
 mod common;
@@ -343,14 +343,14 @@ fn classic_documents_decrypt_as_hayro_syntax_reads_them() {
             assert_eq!(texts.len(), 1);
             assert!(texts[0].contains("Hello"), "{scheme:?}: {texts:?}");
 
-            let key = FileKey::for_empty_password(&file).expect("a key");
             let stored = stored_stream(&file, 4);
             assert_ne!(stored, HELLO);
-            assert_eq!(key.decrypt_stream(4, 0, stored), HELLO, "{scheme:?}");
-            // Another object's key gives something else (AES-256 has no per-object key).
-            let other = key.decrypt_stream(5, 0, stored);
+            // The same bytes as object 9: another object's key gives something else
+            // (AES-256 has no per-object key).
+            let plain = decrypt(&file, &[(4, stored), (9, stored)]).expect("decrypted");
+            assert_eq!(plain[0], HELLO, "{scheme:?}");
             assert_eq!(
-                other == HELLO,
+                plain[1] == HELLO,
                 matches!(scheme, Scheme::AesV3),
                 "{scheme:?}"
             );
@@ -368,10 +368,10 @@ fn object_streams_decrypt_as_hayro_syntax_reads_them() {
         let texts = texts(&file).unwrap();
         assert!(texts[0].contains("Hello"), "{scheme:?}: {texts:?}");
 
-        let key = FileKey::for_empty_password(&file).expect("a key");
-        assert_eq!(key.decrypt_stream(4, 0, stored_stream(&file, 4)), HELLO);
-        let plain = key.decrypt_stream(5, 0, stored_stream(&file, 5));
-        let inflated = miniz_oxide::inflate::decompress_to_vec_zlib(&plain).unwrap();
+        let streams = [(4, stored_stream(&file, 4)), (5, stored_stream(&file, 5))];
+        let plain = decrypt(&file, &streams).expect("decrypted");
+        assert_eq!(plain[0], HELLO);
+        let inflated = miniz_oxide::inflate::decompress_to_vec_zlib(&plain[1]).unwrap();
         assert_eq!(inflated, OBJECT_STREAM, "{scheme:?}");
     }
 }
@@ -381,7 +381,7 @@ fn a_user_password_stops_both() {
     for scheme in SCHEMES {
         let mut enc = Encryption::new(scheme);
         // Flip one byte of /U (its hash part): the empty password is no longer the user
-        // password, for hayro-syntax as for FileKey.
+        // password, for hayro-syntax in the file as in the copy.
         let at = enc.dict.find("/U (").unwrap() + 4;
         let replacement = if enc.dict.as_bytes()[at] == b'A' {
             "B"
@@ -392,8 +392,24 @@ fn a_user_password_stops_both() {
         let file = classic(&enc, false);
         assert!(!hayro_opens(&file), "{scheme:?}");
         assert!(texts(&file).is_err(), "{scheme:?}");
-        assert!(FileKey::for_empty_password(&file).is_none(), "{scheme:?}");
+        let streams = [(4, stored_stream(&file, 4))];
+        assert!(decrypt(&file, &streams).is_none(), "{scheme:?}");
     }
+}
+
+/// The plaintext of streams `(num, stored)` (generation 0) of `file`, through
+/// [`Plaintexts`]; `None` when it cannot open them.
+fn decrypt(file: &[u8], streams: &[(u32, &[u8])]) -> Option<Vec<Vec<u8>>> {
+    let encrypted: Vec<Encrypted<'_>> = streams
+        .iter()
+        .map(|&(num, stored)| Encrypted {
+            num,
+            generation: 0,
+            stored,
+        })
+        .collect();
+    let plaintexts = Plaintexts::open(file, &encrypted)?;
+    (0..streams.len()).map(|i| plaintexts.get(i)).collect()
 }
 
 /// The shared corpus, when it is there (it is not in a fresh clone).
@@ -505,9 +521,9 @@ fn number(token: &[u8]) -> Option<u64> {
         .ok()
 }
 
-/// Every encrypted corpus file: `FileKey` is found exactly when hayro-syntax opens the file
-/// and decrypts, and then gives for every stream the bytes hayro-syntax decrypts (its raw
-/// data, filters not applied); object streams inflate.
+/// Every encrypted corpus file: `Plaintexts` opens exactly when hayro-syntax opens the file
+/// and decrypts, and then gives for every stream the bytes hayro-syntax decrypts in the file
+/// (its raw data, filters not applied); object streams inflate.
 #[test]
 fn corpus_encrypted_files_decrypt_as_hayro_syntax_reads_them() {
     let Some(dir) = corpus() else {
@@ -533,7 +549,22 @@ fn corpus_encrypted_files_decrypt_as_hayro_syntax_reads_them() {
                 continue;
             }
             let name = format!("{sub}/{}", path.file_name().unwrap().to_string_lossy());
-            let key = FileKey::for_empty_password(&file);
+            let all = streams(&file);
+            // Cross-reference streams are never encrypted; hayro-syntax reads them before
+            // it has a key. Per-stream crypt filters are not handled.
+            let encrypted: Vec<Encrypted<'_>> = all
+                .iter()
+                .filter(|s| {
+                    memmem::find(s.dict, b"/XRef").is_none()
+                        && memmem::find(s.dict, b"/Crypt").is_none()
+                })
+                .map(|s| Encrypted {
+                    num: s.num,
+                    generation: s.generation,
+                    stored: s.stored,
+                })
+                .collect();
+            let key = Plaintexts::open(&file, &encrypted);
             let pdf = match Pdf::new(PdfData::from(Arc::new(file.clone()))) {
                 Ok(pdf) => pdf,
                 Err(e) => {
@@ -557,21 +588,19 @@ fn corpus_encrypted_files_decrypt_as_hayro_syntax_reads_them() {
                 assert!(key.is_some(), "{name}: hayro-syntax opens it, no key");
             }
             let mut compared = 0;
-            for stream in streams(&file) {
-                // Cross-reference streams are never encrypted; hayro-syntax reads them
-                // before it has a key. Per-stream crypt filters are not handled.
-                if memmem::find(stream.dict, b"/XRef").is_some()
-                    || memmem::find(stream.dict, b"/Crypt").is_some()
-                {
-                    continue;
-                }
+            // The streams in `encrypted`, in order.
+            let kept = all.iter().filter(|s| {
+                memmem::find(s.dict, b"/XRef").is_none()
+                    && memmem::find(s.dict, b"/Crypt").is_none()
+            });
+            for (index, stream) in kept.enumerate() {
                 let id = ObjectIdentifier::new(stream.num, i32::from(stream.generation));
                 let Some(theirs) = pdf.xref().get::<Stream<'_>>(id) else {
                     continue;
                 };
                 let theirs = theirs.raw_data();
                 let ours = match &key {
-                    Some(key) => key.decrypt_stream(stream.num, stream.generation, stream.stored),
+                    Some(key) => key.get(index).unwrap(),
                     // No key: hayro-syntax must not be decrypting either.
                     None => stream.stored.to_vec(),
                 };
@@ -622,16 +651,12 @@ fn decrypted_object_stream_bombs_are_counted_in_full() {
     let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&bomb, 9);
     assert!(compressed.len() < 16 << 10);
     for scheme in SCHEMES {
-        let enc = Encryption::new(scheme);
-        let stored = enc.encrypt(5, 0, &compressed);
-        let key = FileKey::for_empty_password(&classic(&enc, false)).unwrap();
+        let file = with_object_stream_of(&Encryption::new(scheme), &bomb);
+        let stored = stored_stream(&file, 5);
+        let plain = decrypt(&file, &[(5, stored)]).unwrap();
         let cap = 64 << 20;
-        assert!(inflated_size(&stored, cap) < 64 << 10, "{scheme:?}");
-        assert_eq!(
-            inflated_size(&key.decrypt_stream(5, 0, &stored), cap),
-            bomb.len(),
-            "{scheme:?}"
-        );
+        assert!(inflated_size(stored, cap) < 64 << 10, "{scheme:?}");
+        assert_eq!(inflated_size(&plain[0], cap), bomb.len(), "{scheme:?}");
     }
 }
 
@@ -664,5 +689,48 @@ fn encrypted_object_stream_bombs_are_refused_before_opening() {
         );
         assert!(large.len() > 48 << 10, "{scheme:?}: {}", large.len());
         assert_eq!(texts(&large).unwrap(), ["Hello"], "{scheme:?}");
+    }
+}
+
+/// Found by the `open` fuzz target: a copy of a small encrypted object stream 5 0 put
+/// after an encrypted bomb of the same number. Decrypted in one document, the second
+/// hid the first, which was counted as the small one, and hayro-syntax then inflated
+/// the bomb (66 MB of RSS for that input; 1 GB for this one). Each is decrypted under
+/// its own number in a document of its own now.
+#[test]
+fn fuzz_an_object_stream_defined_again_hides_no_bomb() {
+    let bomb = [OBJECT_STREAM, &vec![b' '; 64 << 20]].concat();
+    for scheme in SCHEMES {
+        let enc = Encryption::new(scheme);
+        let small = with_object_stream(&enc);
+        let again = &small[memmem::find(&small, b"5 0 obj").unwrap()..];
+        let again = &again[..memmem::find(again, b"endobj").unwrap() + b"endobj".len()];
+        let file = [with_object_stream_of(&enc, &bomb).as_slice(), b"\n", again].concat();
+        let err = texts(&file).unwrap_err();
+        assert!(err.contains("compression bomb"), "{scheme:?}: {err}");
+        // Defined again after the small one, the small one still reads.
+        let twice = [small.as_slice(), b"\n", again].concat();
+        assert_eq!(texts(&twice).unwrap(), ["Hello"], "{scheme:?}");
+    }
+}
+
+/// Hostile: thousands of encrypted object streams with neither /Length nor `endstream`,
+/// each running to the end of the file. Copied for decryption, they would take the square
+/// of the file's size (12 GB here); past as many bytes as the file has, the rest are not
+/// copied, cannot be checked, and the file is refused.
+#[test]
+fn encrypted_object_streams_running_to_the_end_are_copied_once() {
+    for scheme in SCHEMES {
+        let mut file = with_object_stream(&Encryption::new(scheme));
+        for i in 0..20_000u32 {
+            let marker = format!(
+                "\n{} 0 obj << /Type /ObjStm /N 1 /First 4 >>\nstream\n",
+                100 + i
+            );
+            file.extend_from_slice(marker.as_bytes());
+        }
+        assert!(file.len() > 1 << 20);
+        let err = texts(&file).unwrap_err();
+        assert!(err.contains("compression bomb"), "{scheme:?}: {err}");
     }
 }

@@ -2,8 +2,12 @@
 //! bytes of its streams, on top of `hayro-syntax` (xref tables and streams, repair by
 //! scanning, object streams, filters, decryption with the empty user password).
 //!
-//! What this module adds: a document over a reusable copy of the caller's bytes, error kinds the engine maps to a [`crate::protocol::Reason`], and stream
-//! decoding with a cap on the inflated size.
+//! What this module adds: a document over a reusable copy of the caller's bytes, error
+//! kinds the engine maps to a [`crate::protocol::Reason`], stream decoding with a cap on
+//! the inflated size ([`stream`]), and the checks of a file's raw bytes made once before
+//! it is opened ([`Survey`]: compression bombs in object streams, counted decrypted by
+//! `hayro-syntax` when they are encrypted ([`crypt`]), predictors it cannot apply,
+//! hostile nesting).
 
 pub mod crypt;
 pub mod stream;
@@ -209,8 +213,9 @@ impl Survey {
     ///
     /// In an encrypted file the object streams are stored encrypted (xref streams never
     /// are, ISO 32000-1 §7.6.1), and `hayro-syntax` decrypts them with the empty user
-    /// password before inflating, so they are decrypted here too ([`crypt::FileKey`]) and
-    /// each counted at the larger of its stored and decrypted sizes.
+    /// password before inflating, so they are counted decrypted too, by `hayro-syntax`
+    /// itself ([`crypt::Plaintexts`]): each at the larger of its stored and decrypted
+    /// sizes.
     pub fn of(data: &[u8]) -> Survey {
         static NEEDLES: OnceLock<AhoCorasick> = OnceLock::new();
         let needles = NEEDLES.get_or_init(|| {
@@ -240,34 +245,56 @@ impl Survey {
                 _ => encrypted = true,
             }
         }
-        let key = if encrypted && streams.iter().any(|&(_, objstm)| objstm) {
-            crypt::FileKey::for_empty_password(data)
+        let streams: Vec<(RawStream<'_>, bool)> = streams
+            .into_iter()
+            .filter_map(|(at, objstm)| Some((RawStream::at(data, at)?, objstm)))
+            .collect();
+        // Stored encrypted, an object stream's bytes look damaged: it is counted from
+        // its decrypted bytes, which hayro-syntax gives (see crypt.rs).
+        let plaintexts = if encrypted {
+            let objstms: Vec<crypt::Encrypted<'_>> = streams
+                .iter()
+                .filter(|(_, objstm)| *objstm)
+                .filter_map(|(s, _)| {
+                    let (num, generation) = s.id?;
+                    Some(crypt::Encrypted {
+                        num,
+                        generation,
+                        stored: s.stored(),
+                    })
+                })
+                .collect();
+            (!objstms.is_empty())
+                .then(|| crypt::Plaintexts::open(data, &objstms))
+                .flatten()
         } else {
             None
         };
         let mut inflated = 0usize;
-        for (at, objstm) in streams {
-            let Some(stream) = RawStream::at(data, at) else {
-                continue;
-            };
+        // The index of the next encrypted object stream among those handed to crypt.
+        let mut next = 0;
+        for (stream, objstm) in streams {
             if !stream::predictor_params_ok(|key| raw_int(stream.dict, key)) {
                 survey.bad_predictor = true;
                 break;
             }
             let cap = MAX_OBJECT_STREAMS + 1 - inflated;
             let stored = stream.stored();
-            // Stored encrypted, an object stream's bytes look damaged: its worst case is
-            // counted from the decrypted bytes only.
+            // Its worst case is counted from the decrypted bytes only.
             let stored_len = if objstm && encrypted { 0 } else { stored.len() };
             let mut size = stream::decoded_size(stream.body, &stream.filters, stored_len, cap);
-            if let (Some(key), true, Some((num, generation))) = (&key, objstm, stream.id) {
-                let plain = key.decrypt_stream(num, generation, stored);
-                size = size.max(stream::decoded_size(
-                    &plain,
-                    &stream.filters,
-                    plain.len(),
-                    cap,
-                ));
+            let index = (objstm && stream.id.is_some()).then(|| {
+                next += 1;
+                next - 1
+            });
+            if let (Some(plaintexts), Some(index)) = (&plaintexts, index) {
+                size = size.max(match plaintexts.get(index) {
+                    Some(plain) => stream::decoded_size(&plain, &stream.filters, plain.len(), cap),
+                    // The file decrypts, but this stream cannot be (its number and
+                    // generation defined again and again, or 0): it cannot be checked,
+                    // so it counts as the cap.
+                    None => cap,
+                });
             }
             inflated += size;
             if inflated > MAX_OBJECT_STREAMS {
@@ -365,7 +392,8 @@ fn raw_int(dict: &[u8], key: &[u8]) -> Option<i64> {
     if digits == 0 || after.first().is_some_and(u8::is_ascii_digit) {
         return None;
     }
-    // As hayro-syntax reads an integer: one too large for 64 bits saturates.
+    // One too large for 64 bits saturates: hayro-syntax 0.9 reads it so, and the predictor
+    // check must see the value it will apply (found by the `open` fuzz target).
     let magnitude = std::str::from_utf8(&value[sign..sign + digits])
         .ok()?
         .parse::<u128>()

@@ -76,6 +76,54 @@ static SPECIAL: [bool; 256] = {
     t
 };
 
+/// What a token starting with a byte is (§7.2, §7.3), for [`Scanner::next_operator`].
+#[derive(Clone, Copy)]
+enum Start {
+    White,
+    /// A digit, sign or period.
+    Number,
+    Name,
+    Literal,
+    /// `<`: a hex string or `<<`.
+    Angle,
+    Array,
+    Comment,
+    /// A delimiter that starts nothing: `)`, `>`, `]`, `{`, `}`.
+    Stray,
+    /// An operator or `true`, `false`, `null`.
+    Regular,
+}
+
+static START: [Start; 256] = {
+    let mut t = [Start::Regular; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = match i as u8 {
+            b'0'..=b'9' | b'+' | b'-' | b'.' => Start::Number,
+            b'/' => Start::Name,
+            b'(' => Start::Literal,
+            b'<' => Start::Angle,
+            b'[' => Start::Array,
+            b'%' => Start::Comment,
+            b')' | b'>' | b']' | b'{' | b'}' => Start::Stray,
+            b'\0' | b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' => Start::White,
+            _ => Start::Regular,
+        };
+        i += 1;
+    }
+    t
+};
+
+/// Where the run of regular bytes from `from` ends.
+#[inline]
+fn regular_end(data: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while i < data.len() && is_regular(data[i]) {
+        i += 1;
+    }
+    i
+}
+
 fn is_regular(b: u8) -> bool {
     CLASS[b as usize] == 0
 }
@@ -126,84 +174,91 @@ impl<'a> Scanner<'a> {
 
     /// The next operator; its operands are then in [`Scanner::operands`]. `None` at the
     /// end of the data.
+    ///
+    /// The position is kept in a local while scanning and each kind of token is told by
+    /// one table lookup of its first byte ([`START`]): most operands are short numbers
+    /// one space apart (issue 11: the scanner was a seventh of the instructions of a
+    /// pass).
     pub fn next_operator(&mut self) -> Option<&'a [u8]> {
         self.operands.clear();
         let data = self.data;
-        loop {
-            let b = *data.get(self.pos)?;
-            match b {
-                // A number, or a damaged token that starts like one (no operator does):
-                // told apart when it is read (Scanner::number).
-                b'0'..=b'9' | b'+' | b'-' | b'.' => {
-                    let start = self.pos;
-                    let end = self.regular_end(start);
-                    self.pos = end;
-                    self.push(Kind::Number, start, end);
-                }
-                b'/' => {
-                    let start = self.pos + 1;
-                    let end = self.regular_end(start);
-                    self.pos = end;
-                    self.push(Kind::Name, start, end);
-                }
-                b'(' => {
-                    let start = self.pos + 1;
-                    let end = literal_end(data, start);
-                    self.pos = (end + 1).min(data.len());
-                    self.push(Kind::Literal, start, end);
-                }
-                b'<' => {
-                    if data.get(self.pos + 1) == Some(&b'<') {
-                        let start = self.pos;
-                        self.pos = composite_end(data, start);
-                        self.push(Kind::Dict, start, self.pos);
-                    } else {
-                        let start = self.pos + 1;
-                        let end =
-                            memchr::memchr(b'>', &data[start..]).map_or(data.len(), |i| start + i);
-                        self.pos = (end + 1).min(data.len());
-                        self.push(Kind::Hex, start, end);
+        let mut pos = self.pos;
+        let op = loop {
+            let Some(&b) = data.get(pos) else {
+                self.pos = pos;
+                return None;
+            };
+            match START[b as usize] {
+                Start::White => {
+                    pos += 1;
+                    while data.get(pos).is_some_and(|&b| is_white(b)) {
+                        pos += 1;
                     }
                 }
-                b'[' => {
-                    let start = self.pos;
-                    self.pos = composite_end(data, start);
-                    let end = if data[self.pos - 1] == b']' && self.pos - 1 > start {
-                        self.pos - 1
-                    } else {
-                        self.pos
-                    };
-                    self.push(Kind::Array, start + 1, end);
+                // A number, or a damaged token that starts like one (no operator does):
+                // told apart when it is read (Scanner::number).
+                Start::Number => {
+                    let end = regular_end(data, pos + 1);
+                    self.push(Kind::Number, pos, end);
+                    pos = end;
                 }
-                b'%' => self.pos = line_end(data, self.pos),
-                _ if is_white(b) => self.pos += 1,
+                Start::Name => {
+                    let end = regular_end(data, pos + 1);
+                    self.push(Kind::Name, pos + 1, end);
+                    pos = end;
+                }
+                Start::Literal => {
+                    let end = literal_end(data, pos + 1);
+                    self.push(Kind::Literal, pos + 1, end);
+                    pos = (end + 1).min(data.len());
+                }
+                Start::Angle => {
+                    if data.get(pos + 1) == Some(&b'<') {
+                        let end = composite_end(data, pos);
+                        self.push(Kind::Dict, pos, end);
+                        pos = end;
+                    } else {
+                        let start = pos + 1;
+                        let end =
+                            memchr::memchr(b'>', &data[start..]).map_or(data.len(), |i| start + i);
+                        self.push(Kind::Hex, start, end);
+                        pos = (end + 1).min(data.len());
+                    }
+                }
+                Start::Array => {
+                    let after = composite_end(data, pos);
+                    let end = if data[after - 1] == b']' && after - 1 > pos {
+                        after - 1
+                    } else {
+                        after
+                    };
+                    self.push(Kind::Array, pos + 1, end);
+                    pos = after;
+                }
+                Start::Comment => pos = line_end(data, pos),
                 // A stray `)`, `>`, `]`, `{` or `}`: nothing starts there.
-                _ if !is_regular(b) => self.pos += 1,
-                _ => {
-                    let start = self.pos;
-                    let end = self.regular_end(start);
-                    self.pos = end;
-                    let op = &data[start..end];
+                Start::Stray => pos += 1,
+                Start::Regular => {
+                    let start = pos;
+                    pos = regular_end(data, pos + 1);
+                    let op = &data[start..pos];
                     match op {
-                        b"true" | b"false" | b"null" => self.push(Kind::Other, start, end),
+                        b"true" | b"false" | b"null" => self.push(Kind::Other, start, pos),
                         b"BI" if !self.image_dict => {
+                            self.pos = pos;
                             self.skip_inline_image();
                             return Some(op);
                         }
-                        _ => return Some(op),
+                        _ => break op,
                     }
                 }
             }
-        }
+        };
+        self.pos = pos;
+        Some(op)
     }
 
-    fn regular_end(&self, from: usize) -> usize {
-        self.data[from..]
-            .iter()
-            .position(|&b| !is_regular(b))
-            .map_or(self.data.len(), |i| from + i)
-    }
-
+    #[inline]
     fn push(&mut self, kind: Kind, start: usize, end: usize) {
         if self.operands.len() == MAX_OPERANDS {
             self.operands.drain(..MAX_OPERANDS / 2);

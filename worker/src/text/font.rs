@@ -85,6 +85,11 @@ pub struct Font {
     simple_text: Vec<Cow<'static, str>>,
     /// Simple fonts: advance of each code, in text space units per unit of font size.
     simple_widths: Vec<f32>,
+    /// Simple fonts: what each of the 256 codes shows, worked out once when the font is
+    /// made ([`Font::glyph`]); empty for composite fonts.
+    glyphs: Vec<Glyph>,
+    /// The text of the `glyphs`, one after the other.
+    glyph_text: String,
     code_map: CodeMap,
     /// Composite fonts: the descendant's Adobe character collection, if predefined.
     collection: Option<Collection>,
@@ -102,12 +107,21 @@ pub struct Code {
     pub len: u8,
 }
 
+/// What one code of a simple font shows: its text (`glyph_text[start..end]`) and advance.
+#[derive(Debug, Clone, Copy, Default)]
+struct Glyph {
+    start: u32,
+    end: u32,
+    width: f32,
+}
+
 impl Font {
     /// The stand-in for a missing or unreadable font: Helvetica metrics, Standard
     /// encoding.
     pub fn fallback() -> Font {
         let mut f = Font::empty(Kind::Simple);
         f.fill_simple(Some(BaseEncoding::Standard), &[], Some(Std14::Helvetica(0)));
+        f.fill_glyphs();
         f
     }
 
@@ -117,6 +131,8 @@ impl Font {
             to_unicode: None,
             simple_text: Vec::new(),
             simple_widths: Vec::new(),
+            glyphs: Vec::new(),
+            glyph_text: String::new(),
             code_map: CodeMap::Identity,
             collection: None,
             cid_widths: Vec::new(),
@@ -154,7 +170,48 @@ impl Font {
             }
             _ => {}
         }
+        font.fill_glyphs();
         font
+    }
+
+    /// Works out what each code of a simple font shows, as [`Font::push_text`] and
+    /// [`Font::width`] give it, so that showing a glyph is one table lookup (issue 11:
+    /// the ToUnicode search and the copies through a scratch string were a tenth of the
+    /// instructions of a pass). A drawn glyph (one with a width) whose text is unknown
+    /// shows U+FFFD, so that "identi\u{FFFD}cation" does not read as a word (TeX's Type3
+    /// ligatures named /a28); MuPDF puts the raw code there.
+    fn fill_glyphs(&mut self) {
+        if !matches!(self.kind, Kind::Simple | Kind::Type3) {
+            return;
+        }
+        let mut text = String::new();
+        let glyphs = (0..=255u32)
+            .map(|c| {
+                let code = Code { code: c, len: 1 };
+                let start = text.len();
+                let width = self.width(code);
+                if !self.push_text(code, &mut text) && width > 0.0 {
+                    text.push('\u{FFFD}');
+                }
+                // A code's text is short (a CMap destination is cut at 64 UTF-16 units).
+                Glyph {
+                    start: start as u32,
+                    end: text.len() as u32,
+                    width,
+                }
+            })
+            .collect();
+        self.glyphs = glyphs;
+        self.glyph_text = text;
+    }
+
+    /// What byte `code` of a simple font shows, and its advance (text space units per
+    /// unit of font size); `None` for a composite font, whose codes go through
+    /// [`Font::next_code`], [`Font::push_text`] and [`Font::width`].
+    #[inline]
+    pub fn glyph(&self, code: u8) -> Option<(&str, f32)> {
+        let g = self.glyphs.get(code as usize)?;
+        Some((&self.glyph_text[g.start as usize..g.end as usize], g.width))
     }
 
     fn load_simple(dict: &Dict<'_>, kind: Kind) -> Font {

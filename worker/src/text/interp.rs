@@ -179,6 +179,11 @@ pub struct Cache {
     /// The font each name of a font resource dictionary (by the identity of its bytes,
     /// as [`FontCache`]) stands for: `Tf` resolves a name once per document.
     font_names: HashMap<(usize, usize), NamedFonts>,
+    /// The fonts of the font resource dictionary used last, taken out of `font_names`
+    /// while they are: the `Tf` of a content stream name fonts of one dictionary, found
+    /// this way without hashing its key at every `Tf` (issue 11: the hashing was 0.8% of
+    /// the instructions of a pass).
+    current_names: Option<((usize, usize), NamedFonts)>,
     /// One set of buffers per form nesting level in use.
     frames: Vec<Frame>,
     form_stack: Vec<ObjectIdentifier>,
@@ -190,7 +195,21 @@ impl Cache {
     pub fn end_document(&mut self) {
         self.fonts.clear();
         self.font_names.clear();
+        self.current_names = None;
         self.form_stack.clear();
+    }
+
+    /// The fonts named so far in the font resource dictionary `key` (see
+    /// `current_names`).
+    fn names_of(&mut self, key: (usize, usize)) -> &mut NamedFonts {
+        if self.current_names.as_ref().is_none_or(|(k, _)| *k != key) {
+            let names = self.font_names.remove(&key).unwrap_or_default();
+            if let Some((k, old)) = self.current_names.replace((key, names)) {
+                self.font_names.insert(k, old);
+            }
+        }
+        let (_, names) = self.current_names.get_or_insert_with(|| (key, Vec::new()));
+        names
     }
 }
 
@@ -595,8 +614,7 @@ impl<'c, 'd> Interpreter<'c, 'd> {
     fn font(&mut self, res: &Resources<'d>, name: &[u8]) -> Rc<Font> {
         let data = res.fonts.data();
         let key = (data.as_ptr() as usize, data.len());
-        let names = self.cache.font_names.entry(key).or_default();
-        if let Some((_, f)) = names.iter().find(|(n, _)| n == name) {
+        if let Some((_, f)) = self.cache.names_of(key).iter().find(|(n, _)| n == name) {
             return f.clone();
         }
         let id = res.fonts.get_ref(name).map(ObjectIdentifier::from);
@@ -616,7 +634,7 @@ impl<'c, 'd> Interpreter<'c, 'd> {
         };
         // Bounded: a resource dictionary names a few fonts; past that names are looked up
         // at each use.
-        let names = self.cache.font_names.entry(key).or_default();
+        let names = self.cache.names_of(key);
         if names.len() < 256 {
             names.push((name.to_vec(), font.clone()));
         }
@@ -738,9 +756,23 @@ impl<'c, 'd> Interpreter<'c, 'd> {
         let mut pos = 0usize;
         let mut adv = 0.0f64; // along x (or y for vertical), in text space
         while pos < bytes.len() {
-            let code: Code = font.next_code(&bytes[pos..]);
+            // A simple font's code is one byte, its text and advance worked out at load.
+            let (code, w, known) = match font.glyph(bytes[pos]) {
+                Some((text, w)) => (
+                    Code {
+                        code: u32::from(bytes[pos]),
+                        len: 1,
+                    },
+                    w,
+                    Some(text),
+                ),
+                None => {
+                    let code = font.next_code(&bytes[pos..]);
+                    (code, font.width(code), None)
+                }
+            };
             pos += (code.len as usize).max(1);
-            let w = font.width(code) as f64;
+            let w = w as f64;
             let is_space = code.len == 1 && code.code == 32;
             let spacing = gs.char_spacing + if is_space { gs.word_spacing } else { 0.0 };
             let (origin, end, step) = if vertical {
@@ -783,14 +815,20 @@ impl<'c, 'd> Interpreter<'c, 'd> {
                     }
                 }
                 _ => {
-                    self.cache.glyph_text.clear();
-                    // A drawn glyph whose text is unknown (TeX's Type3 ligatures named
-                    // /a28) is U+FFFD, so that "identi\u{FFFD}cation" does not read as a
-                    // word; MuPDF puts the raw code there.
-                    if !font.push_text(code, &mut self.cache.glyph_text) && w > 0.0 {
-                        self.cache.glyph_text.push('\u{FFFD}');
-                    }
-                    self.out.push(&self.cache.glyph_text, &g);
+                    let text = match known {
+                        Some(text) => text,
+                        None => {
+                            let text = &mut self.cache.glyph_text;
+                            text.clear();
+                            // As for simple fonts (Font::glyph): a drawn glyph whose
+                            // text is unknown is U+FFFD.
+                            if !font.push_text(code, text) && w > 0.0 {
+                                text.push('\u{FFFD}');
+                            }
+                            text.as_str()
+                        }
+                    };
+                    self.out.push(text, &g);
                 }
             }
             if step.is_finite() {

@@ -83,7 +83,10 @@ impl TextBuilder {
     /// Adds the text of one glyph (possibly empty when its code maps to nothing).
     pub fn push(&mut self, text: &str, g: &GlyphPos) {
         if let Some(l) = self.last {
-            if !text.is_empty() && text.len() == self.last_len && self.text.ends_with(text) {
+            if !text.is_empty()
+                && text.len() == self.last_len
+                && ends_with(self.text.as_bytes(), text.as_bytes())
+            {
                 let (ox, oy) = (g.origin.0 - l.origin.0, g.origin.1 - l.origin.1);
                 let near = OVERPRINT * g.size;
                 if ox * ox + oy * oy < near * near {
@@ -101,7 +104,16 @@ impl TextBuilder {
                 self.space();
             }
         }
-        if text.chars().all(char::is_whitespace) {
+        if let &[b] = text.as_bytes() {
+            // One ASCII byte, the usual glyph: as below, without walking characters.
+            if matches!(b, b' ' | b'\t'..=b'\r') {
+                self.space();
+                self.last_len = 0;
+            } else {
+                self.text.push(char::from(b));
+                self.last_len = 1;
+            }
+        } else if text.chars().all(char::is_whitespace) {
             if !text.is_empty() {
                 self.space();
             }
@@ -166,6 +178,16 @@ impl TextBuilder {
         }
         self.line_start = self.text.len();
     }
+}
+
+/// Whether `hay` ends with `needle`, compared byte by byte: a glyph's text is a few
+/// bytes, for which a call to `memcmp` costs more than the comparison.
+fn ends_with(hay: &[u8], needle: &[u8]) -> bool {
+    hay.len() >= needle.len()
+        && hay[hay.len() - needle.len()..]
+            .iter()
+            .zip(needle)
+            .all(|(a, b)| a == b)
 }
 
 /// Hebrew, Arabic, Syriac, Thaana, NKo, Samaritan ... and their presentation forms.
