@@ -436,7 +436,16 @@ impl CpuUsage {
         self.top_processes
             .iter()
             .take(n)
-            .map(ProcessUse::describe)
+            .map(|p| {
+                // A process's time is credited to the core it is on when it is looked at
+                // (every 2 s): one that moves between cores can be credited more than the
+                // core lost to others. Said so, rather than as this core's share.
+                if p.pct > self.others_pct + 5.0 {
+                    format!("{}, moving between cores", p.describe())
+                } else {
+                    p.describe()
+                }
+            })
             .collect()
     }
 }
@@ -515,6 +524,27 @@ pub struct GateOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_process_credited_more_than_its_core_lost_is_said_to_move() {
+        let usage = |others_pct| CpuUsage {
+            cpu: 0,
+            others_pct,
+            steal_pct: 0.0,
+            throttled_pct: 0.0,
+            top_processes: vec![ProcessUse {
+                pid: 42,
+                command: "yes".into(),
+                pct: 83.0,
+                role: ProcessRole::Other,
+            }],
+        };
+        assert_eq!(usage(80.0).busiest(3), vec!["yes (pid 42) 83%"]);
+        assert_eq!(
+            usage(2.0).busiest(3),
+            vec!["yes (pid 42) 83%, moving between cores"]
+        );
+    }
 
     #[test]
     fn labels_match_serde() {

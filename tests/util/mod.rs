@@ -24,39 +24,97 @@ pub const END_TIMEOUT: Duration = Duration::from_secs(90);
 /// containers must not be mistaken for another's. When a test that held the lock ends
 /// without failing, no container of ours may be left on any engine the tests use: a leak
 /// fails the test that caused it (what it left is removed, so that the next test starts
-/// clean), not whichever test comes next.
+/// clean), not whichever test comes next. Containers of ours that were already there when
+/// the lock was taken (left by something outside the tests, or by a run of the tool still
+/// going on this machine) are not this test's doing: they are named on stderr and left.
 pub fn docker_lock() -> DockerLock {
     static LOCK: Mutex<()> = Mutex::new(());
-    DockerLock(LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    let guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let before = engines_of_the_tests()
+        .into_iter()
+        .map(|url| {
+            let ids = ours_on(url.as_deref());
+            if !ids.is_empty() {
+                eprintln!(
+                    "note: {} container(s) of ours were already on {} before this test: {}",
+                    ids.len(),
+                    engine_name(url.as_deref()),
+                    ids.join(" ")
+                );
+            }
+            (url, ids)
+        })
+        .collect();
+    DockerLock {
+        _guard: guard,
+        before,
+    }
 }
 
-pub struct DockerLock(#[allow(dead_code)] MutexGuard<'static, ()>);
+pub struct DockerLock {
+    _guard: MutexGuard<'static, ()>,
+    /// Per engine (`None`: the default one), the ids of our containers at the start.
+    before: Vec<(Option<String>, Vec<String>)>,
+}
+
+/// The default engine, and the second host's when the tests know its address yet.
+fn engines_of_the_tests() -> Vec<Option<String>> {
+    let second = SECOND_HOST
+        .get()
+        .map(|s| s.unix.clone())
+        .or_else(|| std::env::var("DB_SECOND_HOST_UNIX").ok());
+    std::iter::once(None).chain(second.map(Some)).collect()
+}
+
+fn engine_name(url: Option<&str>) -> String {
+    url.map_or_else(|| "the default engine".into(), String::from)
+}
+
+fn docker_on(url: Option<&str>) -> Vec<&str> {
+    url.map_or_else(Vec::new, |url| vec!["-H", url])
+}
+
+/// Ids of the containers of ours (running or not) on the engine at `url`.
+fn ours_on(url: Option<&str>) -> Vec<String> {
+    let mut args = docker_on(url);
+    args.extend([
+        "ps",
+        "-aq",
+        "--no-trunc",
+        "--filter",
+        "label=distributed-benchmark",
+    ]);
+    docker_lines(&args)
+}
 
 impl Drop for DockerLock {
     fn drop(&mut self) {
         if std::thread::panicking() {
             return;
         }
-        let mut engines = vec![None];
-        if let Some(second) = SECOND_HOST.get() {
-            engines.push(Some(second.unix.clone()));
-        }
         let mut left = Vec::new();
-        for url in engines {
-            let mut args: Vec<&str> = Vec::new();
-            if let Some(url) = &url {
-                args.extend(["-H", url.as_str()]);
-            }
-            args.extend(["ps", "-aq", "--filter", "label=distributed-benchmark"]);
-            let ids = docker_lines(&args);
-            if ids.is_empty() {
+        for url in engines_of_the_tests() {
+            let before = self
+                .before
+                .iter()
+                .find(|(u, _)| *u == url)
+                .map(|(_, ids)| ids.as_slice())
+                .unwrap_or_default();
+            let new: Vec<String> = ours_on(url.as_deref())
+                .into_iter()
+                .filter(|id| !before.contains(id))
+                .collect();
+            if new.is_empty() {
                 continue;
             }
-            let where_ = url.clone().unwrap_or_else(|| "the default engine".into());
-            left.push(format!("{} container(s) on {where_}", ids.len()));
-            let mut rm: Vec<&str> = args[..args.len() - 4].to_vec();
+            left.push(format!(
+                "{} container(s) on {}",
+                new.len(),
+                engine_name(url.as_deref())
+            ));
+            let mut rm = docker_on(url.as_deref());
             rm.extend(["rm", "-f"]);
-            rm.extend(ids.iter().map(String::as_str));
+            rm.extend(new.iter().map(String::as_str));
             let _ = Command::new("docker").args(&rm).output();
         }
         assert!(

@@ -58,12 +58,32 @@ pub fn precision(p: &Precision) -> String {
     }
 }
 
-/// `8992 pages/sec (95% CI 8710-9270)`, with the digits the interval supports.
+/// `8990 pages/sec (95% CI 8710-9270)`, with the digits the interval supports.
 pub fn throughput(value: f64, ci: Option<[f64; 2]>) -> String {
     match ci {
         Some([lo, hi]) => {
-            let d = decimals_for((hi - lo) / 2.0);
-            format!("{value:.d$} pages/sec (95% CI {lo:.d$}-{hi:.d$})")
+            let half = (hi - lo) / 2.0;
+            let d = decimals_for(half);
+            // No digit finer than the interval's second significant one: ±255 gives
+            // tens, ±2,500 hundreds.
+            let step = if half.is_finite() && half >= 100.0 {
+                10f64.powi(half.log10().floor() as i32 - 1)
+            } else {
+                1.0
+            };
+            let r = |x: f64| {
+                if step > 1.0 {
+                    (x / step).round() * step
+                } else {
+                    x
+                }
+            };
+            format!(
+                "{:.d$} pages/sec (95% CI {:.d$}-{:.d$})",
+                r(value),
+                r(lo),
+                r(hi)
+            )
         }
         None => format!("{value:.0} pages/sec (no interval: too little was measured for one)"),
     }
@@ -421,11 +441,21 @@ mod tests {
     fn throughput_digits_follow_the_interval() {
         assert_eq!(
             throughput(8992.4, Some([8710.0, 9270.0])),
-            "8992 pages/sec (95% CI 8710-9270)"
+            "8990 pages/sec (95% CI 8710-9270)"
         );
         assert_eq!(
             throughput(12.34, Some([12.1, 12.6])),
             "12.3 pages/sec (95% CI 12.1-12.6)"
+        );
+        assert_eq!(
+            throughput(16582.3, Some([16327.0, 16837.0])),
+            "16580 pages/sec (95% CI 16330-16840)",
+            "±255: tens"
+        );
+        assert_eq!(
+            throughput(8992.0, Some([8950.0, 9034.0])),
+            "8992 pages/sec (95% CI 8950-9034)",
+            "±42: units"
         );
         assert_eq!(
             throughput(50.0, None),
