@@ -228,9 +228,14 @@ impl WorkerState {
         }
     }
 
-    /// Its record for the report.
-    pub fn record(&self, interrupted: bool) -> WorkerRecord {
-        let (status, status_detail) = self.status(interrupted);
+    /// Its record for the report: `live` during the window (a worker still running, not
+    /// given up, is measuring), or at the end (one without its result has failed).
+    pub fn record(&self, interrupted: bool, live: bool) -> WorkerRecord {
+        let (status, status_detail) = if live && self.done.is_none() && self.alive() {
+            (WorkerStatus::Measuring, None)
+        } else {
+            self.status(interrupted)
+        };
         let done = self.done.clone().unwrap_or_default();
         WorkerRecord {
             name: self.name.clone(),
@@ -286,7 +291,7 @@ mod tests {
             oom_killed: true,
             ..Exit::default()
         });
-        let r = w.record(false);
+        let r = w.record(false, false);
         assert_eq!(r.status, WorkerStatus::OomKilled);
         assert_eq!(r.slots.len(), 2);
         assert_eq!(r.progress.len(), 2);
@@ -312,6 +317,13 @@ mod tests {
         assert_eq!(w.status(false).0, WorkerStatus::NotMeasured);
         w.started_unix_ns = Some(1);
         assert_eq!(w.status(false).0, WorkerStatus::NoResult);
+        // During the window, the same worker is measuring; one that ended or was given
+        // up has failed whenever it is looked at.
+        assert_eq!(w.record(false, true).status, WorkerStatus::Measuring);
+        assert!(!WorkerStatus::Measuring.failed());
+        w.ended = true;
+        assert_eq!(w.record(false, true).status, WorkerStatus::NoResult);
+        w.ended = false;
         w.exit = Some(Exit {
             code: Some(137),
             ..Exit::default()

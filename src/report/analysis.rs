@@ -17,7 +17,7 @@ use worker::protocol::SlotRecord;
 
 use super::model::{
     Baseline, BaselineSource, ContainerResult, CpuUsage, HostFigures, Loss, SoloFigure, StepResult,
-    Totals, WorkerRecord, WorkerStatus,
+    Totals, WorkerRecord,
 };
 use super::stats::{self, Estimate};
 use super::verdict;
@@ -824,14 +824,10 @@ pub fn start_skew_ms(workers: &[WorkerRecord]) -> Option<f64> {
     Some((hi - lo) as f64 / 1e6)
 }
 
-/// True when every worker delivered its result.
-pub fn all_ok(workers: &[WorkerRecord]) -> bool {
-    workers.iter().all(|w| w.status == WorkerStatus::Ok)
-}
-
 #[cfg(test)]
 pub mod tests {
     use super::*;
+    use crate::report::model::WorkerStatus;
     use crate::schedule::tests::plan;
     use worker::protocol::{Counters, CpuTicks};
 

@@ -129,7 +129,7 @@ impl Draft<'_> {
         let failed_hosts: Vec<&str> = self
             .workers
             .iter()
-            .filter(|w| w.status != model::WorkerStatus::Ok)
+            .filter(|w| w.status.failed())
             .map(|w| w.host.as_str())
             .collect();
         if !failed_hosts.is_empty() {
@@ -176,8 +176,8 @@ impl Draft<'_> {
                 max_time_s: plan.max_time_s,
             }
         });
-        // A step's figures count only when all of its workers delivered their results.
-        let all_ok = analysis::all_ok(&self.workers);
+        // A step's figures count only when none of its workers failed.
+        let all_ok = !self.workers.iter().any(|w| w.status.failed());
         let (containers, total, total_ci, efficiency, efficiency_ci, label, verdict, loss) =
             match &reported {
                 Some(step) => (

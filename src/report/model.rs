@@ -283,9 +283,17 @@ pub enum WorkerStatus {
     NoResult,
     /// Its engine could not start it, or lost it.
     Lost,
+    /// Still measuring: the file was written during the window, after a round.
+    Measuring,
 }
 
 impl WorkerStatus {
+    /// It failed: it did not deliver, and will not (a worker still measuring has not
+    /// failed).
+    pub fn failed(self) -> bool {
+        !matches!(self, WorkerStatus::Ok | WorkerStatus::Measuring)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             WorkerStatus::Ok => "ok",
@@ -294,6 +302,7 @@ impl WorkerStatus {
             WorkerStatus::Stalled => "stalled",
             WorkerStatus::NeverReady => "never_ready",
             WorkerStatus::NotMeasured => "not_measured",
+            WorkerStatus::Measuring => "measuring",
             WorkerStatus::NoResult => "no_result",
             WorkerStatus::Lost => "lost",
         }
@@ -576,6 +585,7 @@ mod tests {
             WorkerStatus::NotMeasured,
             WorkerStatus::NoResult,
             WorkerStatus::Lost,
+            WorkerStatus::Measuring,
         ] {
             let json = serde_json::to_string(&status).unwrap();
             assert_eq!(json.trim_matches('"'), status.label());
