@@ -81,7 +81,9 @@ pub fn throughput(value: f64, ci: Option<[f64; 2]>) -> String {
             format!(
                 "{:.d$} pages/sec (95% CI {:.d$}-{:.d$})",
                 r(value),
-                r(lo),
+                // Pages/sec are never negative: an interval of a few rounds reaching
+                // below 0 is shown from 0.
+                r(lo.max(0.0)),
                 r(hi)
             )
         }
@@ -442,6 +444,10 @@ mod tests {
         assert_eq!(
             throughput(8992.4, Some([8710.0, 9270.0])),
             "8990 pages/sec (95% CI 8710-9270)"
+        );
+        assert_eq!(
+            throughput(800.0, Some([-300.0, 1900.0])),
+            "800 pages/sec (95% CI 0-1900)"
         );
         assert_eq!(
             throughput(12.34, Some([12.1, 12.6])),
