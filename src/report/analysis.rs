@@ -832,6 +832,35 @@ pub mod tests {
     use worker::protocol::{Counters, CpuTicks};
 
     /// A worker record with one slot record per slot of `schedule`, its pages from `rate`.
+    /// Two workers of a 60 s run of `--containers 2`, worker 1's core shared with another
+    /// program: its rate (`slow` against 1000 pages/s) and the ticks the program takes
+    /// there, in the slots `when` says.
+    fn hog_on_core_1(
+        s: &Schedule,
+        slow: f64,
+        share: u64,
+        when: impl Fn(SlotKind) -> bool,
+    ) -> Vec<WorkerRecord> {
+        let ticks = (s.slot.as_secs_f64() * 100.0).round() as u64;
+        (0..2)
+            .map(|w| {
+                worker(
+                    s,
+                    w,
+                    s.planned,
+                    |_, kind| if w == 1 && when(kind) { slow } else { 1000.0 },
+                    |k| {
+                        if w == 1 && when(s.kind_of(k)) {
+                            ticks * share / 10
+                        } else {
+                            0
+                        }
+                    },
+                )
+            })
+            .collect()
+    }
+
     pub fn worker(
         schedule: &Schedule,
         w: usize,
@@ -973,29 +1002,9 @@ pub mod tests {
     fn another_program_on_a_core_is_contention_not_unexplained() {
         let s = Schedule::for_plan(&plan(&["--containers", "2", "--duration", "60"])).unwrap();
         let done = s.planned;
-        let ticks = (s.slot.as_secs_f64() * 100.0).round() as u64;
         // Worker 1's core: a hog takes 60% of it in the slots both run (the hog only
         // competes when our worker runs there).
-        let workers: Vec<WorkerRecord> = (0..2)
-            .map(|w| {
-                worker(
-                    &s,
-                    w,
-                    done,
-                    |_, kind| match (w, kind) {
-                        (1, SlotKind::Step { .. }) => 400.0,
-                        _ => 1000.0,
-                    },
-                    |k| {
-                        if w == 1 && matches!(s.kind_of(k), SlotKind::Step { .. }) {
-                            ticks * 6 / 10
-                        } else {
-                            0
-                        }
-                    },
-                )
-            })
-            .collect();
+        let workers = hog_on_core_1(&s, 400.0, 6, |kind| matches!(kind, SlotKind::Step { .. }));
         let f = figures(&s, &workers, done, None);
         let two = &f.steps[1];
         assert!(close(two.efficiency_pct.unwrap(), 70.0, 1e-6));
@@ -1016,18 +1025,7 @@ pub mod tests {
     fn a_program_busy_on_a_core_throughout_lowers_the_throughput_not_the_efficiency() {
         let s = Schedule::for_plan(&plan(&["--containers", "2", "--duration", "60"])).unwrap();
         let done = s.planned;
-        let ticks = (s.slot.as_secs_f64() * 100.0).round() as u64;
-        let workers: Vec<WorkerRecord> = (0..2)
-            .map(|w| {
-                worker(
-                    &s,
-                    w,
-                    done,
-                    |_, _| if w == 1 { 400.0 } else { 1000.0 },
-                    |_| if w == 1 { ticks * 6 / 10 } else { 0 },
-                )
-            })
-            .collect();
+        let workers = hog_on_core_1(&s, 400.0, 6, |_| true);
         let f = figures(&s, &workers, done, None);
         let two = &f.steps[1];
         assert!(close(two.efficiency_pct.unwrap(), 100.0, 1e-6));
