@@ -88,7 +88,10 @@ pub fn judge(e: &Estimate, n: usize, against: Against) -> Judged {
     };
     let figure = with_interval(value, Some((lo, hi)));
     let (low_band, high_band) = (Band::of(lo), Band::of(hi));
-    if value > 100.0 {
+    // Above 100% as printed: 100.2% of an interval of ±9 points is shown as "100%", and
+    // is not called above it.
+    let scale = 10f64.powi(decimals_for((hi - lo) / 2.0) as i32);
+    if (value * scale).round() / scale > 100.0 {
         let why = if lo > 100.0 {
             format!(
                 "above 100%: {n} containers ran faster than {n} times one alone. That happens \
@@ -260,6 +263,17 @@ mod tests {
             j.text
         );
         assert!(j.text.contains("drifted between that run and this one"));
+    }
+
+    #[test]
+    fn a_figure_printed_as_100_is_not_called_above_it() {
+        let j = judge(&est(100.2, 91.0, 109.4), 2, Against::SoloSlots);
+        assert!(
+            j.text
+                .starts_with("100% (95% CI 91-109%): between excellent and perfect"),
+            "{}",
+            j.text
+        );
     }
 
     #[test]
