@@ -4,7 +4,9 @@
 # socket and pid file, no bridge and no iptables rules, and stores layers with
 # fuse-overlayfs. It also listens on loopback with TLS (dockerd's own, client certificates
 # required; a CA, a server certificate for 127.0.0.1 and a client certificate are made
-# here), and a socat proxy exposes its socket on loopback as plain TCP.
+# here), and a socat proxy exposes its socket on loopback as plain TCP. An sshd of its own
+# on loopback logs in with a key made here and runs `docker system dial-stdio` against this
+# daemon (SetEnv DOCKER_HOST in its sshd_config), so the daemon is reachable over SSH too.
 #
 #   scripts/second-host.sh start   start it (or find it running); print its addresses
 #   scripts/second-host.sh env     print its addresses (as KEY=VALUE lines)
@@ -15,11 +17,16 @@
 #   DB_SECOND_HOST_TCP    tcp://127.0.0.1:PORT
 #   DB_SECOND_HOST_TLS    tcp://127.0.0.1:PORT (TLS)
 #   DB_SECOND_HOST_CERTS  the client's key.pem, cert.pem and ca.pem (for DOCKER_CERT_PATH)
+#   DB_SECOND_HOST_SSH    ssh://USER@second-host: an alias of the ssh configuration below
+#   DB_SECOND_HOST_SSH_PATH  a folder holding an `ssh` that reads that configuration
+#                         (ssh -F); put first in PATH, it leaves the user's ~/.ssh alone
 set -euo pipefail
+PATH="$PATH:/usr/sbin:/sbin"   # dockerd and sshd, for users whose PATH lacks them
 
 base=${DB_SECOND_HOST_DIR:-/tmp/distributed-benchmark-second-host}
 port=${DB_SECOND_HOST_PORT:-23750}
 tls_port=${DB_SECOND_HOST_TLS_PORT:-23760}
+ssh_port=${DB_SECOND_HOST_SSH_PORT:-23770}
 sock="$base/docker.sock"
 
 say_env() {
@@ -27,6 +34,8 @@ say_env() {
   echo "DB_SECOND_HOST_TCP=tcp://127.0.0.1:$port"
   echo "DB_SECOND_HOST_TLS=tcp://127.0.0.1:$tls_port"
   echo "DB_SECOND_HOST_CERTS=$base/certs/client"
+  echo "DB_SECOND_HOST_SSH=ssh://$(id -un)@second-host"
+  echo "DB_SECOND_HOST_SSH_PATH=$base/ssh/bin"
 }
 
 answers() {
@@ -52,13 +61,56 @@ make_certs() {
   cp "$d/ca.pem" "$d/client/ca.pem"
 }
 
+# An sshd on 127.0.0.1:$ssh_port whose sessions talk to this daemon, a key to log in with,
+# and an ssh client configuration that calls it `second-host`.
+start_sshd() {
+  local d="$base/ssh"
+  rm -rf "$d"
+  mkdir -p "$d/bin" /run/sshd
+  ssh-keygen -q -t ed25519 -N '' -C second-host -f "$d/host_key"
+  ssh-keygen -q -t ed25519 -N '' -C second-host-client -f "$d/client_key"
+  cp "$d/client_key.pub" "$d/authorized_keys"
+  printf '%s\n' \
+    "ListenAddress 127.0.0.1:$ssh_port" \
+    "HostKey $d/host_key" \
+    "PidFile $d/sshd.pid" \
+    "AuthorizedKeysFile $d/authorized_keys" \
+    "PermitRootLogin prohibit-password" \
+    "PasswordAuthentication no" \
+    "KbdInteractiveAuthentication no" \
+    "UsePAM no" \
+    "StrictModes no" \
+    "SetEnv DOCKER_HOST=unix://$sock" > "$d/sshd_config"
+  printf '%s\n' \
+    "Host second-host" \
+    "  HostName 127.0.0.1" \
+    "  Port $ssh_port" \
+    "  IdentityFile $d/client_key" \
+    "  IdentitiesOnly yes" \
+    "  UserKnownHostsFile $d/known_hosts" \
+    "  StrictHostKeyChecking accept-new" \
+    "  BatchMode yes" > "$d/config"
+  printf '#!/bin/sh\nexec %s -F %s "$@"\n' "$(command -v ssh)" "$d/config" > "$d/bin/ssh"
+  chmod +x "$d/bin/ssh"
+  "$(command -v sshd)" -f "$d/sshd_config" -E "$d/sshd.log"
+  for _ in $(seq 1 20); do
+    "$d/bin/ssh" second-host docker version --format '{{.Server.Version}}' >/dev/null 2>&1 && return
+    sleep 0.25
+  done
+  echo "second-host: sshd does not answer on 127.0.0.1:$ssh_port; its log:" >&2
+  tail -20 "$d/sshd.log" >&2
+  exit 1
+}
+
 start() {
   if answers; then
+    # Started by an earlier version of this script, without its sshd: add it.
+    [ -f "$base/ssh/sshd.pid" ] && kill -0 "$(cat "$base/ssh/sshd.pid")" 2>/dev/null || start_sshd
     say_env
     return
   fi
-  for tool in dockerd socat openssl fuse-overlayfs; do
-    command -v "$tool" >/dev/null || { echo "second-host: $tool is needed (apt-get install $tool)" >&2; exit 1; }
+  for tool in dockerd socat openssl fuse-overlayfs sshd ssh ssh-keygen; do
+    command -v "$tool" >/dev/null || { echo "second-host: $tool is needed (on Debian: apt-get install socat openssl fuse-overlayfs openssh-server; dockerd comes with Docker)" >&2; exit 1; }
   done
   mkdir -p "$base/data" "$base/exec"
   echo '{"storage-driver": "fuse-overlayfs"}' > "$base/daemon.json"
@@ -85,11 +137,12 @@ start() {
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
     sleep 0.2
   done
+  start_sshd
   say_env
 }
 
 stop() {
-  for pidfile in "$base/socat-tcp.pid"; do
+  for pidfile in "$base/socat-tcp.pid" "$base/ssh/sshd.pid"; do
     [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
   done
   if [ -f "$base/docker.pid" ]; then

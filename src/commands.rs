@@ -217,6 +217,12 @@ pub async fn run(args: RunArgs) -> Result<u8> {
             // What each host is, through its engine (a probe container on a remote host).
             let facts = {
                 let shown: &Printer = &printer;
+                // Remote hosts are probed by a container of our image, built there first:
+                // its lines come under a heading of their own, before the run's phases.
+                if specs.iter().any(|s| !s.url.starts_with("unix://")) {
+                    let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+                    shown.line(&format!("Looking at the hosts: {}", names.join(", ")));
+                }
                 let say = |line: String| shown.line(&format!("  {line}"));
                 let all =
                     futures_util::future::try_join_all(engines.iter().map(|e| e.facts(&say)));

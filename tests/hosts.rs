@@ -1,6 +1,7 @@
 //! Several hosts, for real: the system Docker daemon and a second, independent daemon on
 //! this machine (scripts/second-host.sh), reached over its unix socket, over TCP on
-//! 127.0.0.1, and over TLS with certificates the script made. One core on each.
+//! 127.0.0.1, over TLS with certificates the script made, and over SSH through an sshd
+//! of the script's. One core on each.
 
 use std::process::Command;
 use std::time::Duration;
@@ -68,6 +69,21 @@ fn second_failed_first_kept(ended: &Ended) -> Value {
     );
     assert_eq!(json["scaling_efficiency_pct"], Value::Null);
     json
+}
+
+/// Every worker ended ok and extracted pages in some slot.
+fn every_worker_extracted(json: &Value) {
+    for w in json["workers"].as_array().unwrap() {
+        assert_eq!(w["status"], "ok", "{w}");
+        assert!(
+            w["slots"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["pages"].as_u64().unwrap() > 0),
+            "{w}"
+        );
+    }
 }
 
 fn host<'a>(json: &'a Value, name: &str) -> &'a Value {
@@ -199,16 +215,73 @@ fn ship_corpus_works_with_no_path_shared_over_tls() {
             "shipped into a volume of the run"
         );
     }
-    for w in json["workers"].as_array().unwrap() {
-        assert_eq!(w["status"], "ok", "{w}");
-        assert!(
-            w["slots"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|s| s["pages"].as_u64().unwrap() > 0)
-        );
-    }
+    every_worker_extracted(&json);
+    assert_nothing_left_on_both(json["run_id"].as_str().unwrap());
+}
+
+/// The second host over SSH: bollard runs `ssh USER@second-host docker system dial-stdio`,
+/// through a real sshd (scripts/second-host.sh) whose sessions talk to the second daemon.
+/// The alias and the key come from an ssh configuration of the script's, read by the
+/// `ssh` first in PATH, as a user's ~/.ssh/config would be. No --data-dir: the built-in
+/// sample corpus is shipped to the remote host. An ssh:// address with a port is refused
+/// before anything starts (bollard's SSH transport would drop the port).
+#[test]
+fn a_run_over_ssh_reaches_the_second_host() {
+    let _lock = docker_lock();
+    let second = second_host();
+    let path = format!(
+        "{}:{}",
+        second.ssh_path,
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let over_ssh = |hosts: &std::path::Path, out: &std::path::Path| {
+        Command::new(BIN)
+            .args(QUICK)
+            .args(["--hosts", hosts.to_str().unwrap()])
+            .args(["--containers", "2", "--duration", "4", "--output-dir"])
+            .arg(out)
+            .env("PATH", &path)
+            .output()
+            .unwrap()
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let with_port = two_hosts_file(dir.path(), "ssh://root@127.0.0.1:23770", "");
+    let refused = over_ssh(&with_port, dir.path());
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("hosts[1]") && stderr.contains("~/.ssh/config"),
+        "{stderr}"
+    );
+    assert!(results_files(dir.path()).is_empty());
+
+    let hosts = two_hosts_file(dir.path(), &second.ssh, "");
+    let out = over_ssh(&hosts, dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let json = the_results(dir.path());
+    let second_host_json = host(&json, "second");
+    assert_eq!(second_host_json["url"], second.ssh.as_str());
+    assert_eq!(
+        second_host_json["data"], "shipped into a volume of the run",
+        "{second_host_json}"
+    );
+    let version = Command::new("docker")
+        .args([
+            "-H",
+            &second.unix,
+            "version",
+            "--format",
+            "{{.Server.Version}}",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        second_host_json["engine"]["version"].as_str(),
+        Some(String::from_utf8_lossy(&version.stdout).trim()),
+        "the engine reached over ssh is the second daemon"
+    );
+    every_worker_extracted(&json);
     assert_nothing_left_on_both(json["run_id"].as_str().unwrap());
 }
 

@@ -503,25 +503,32 @@ pub struct SecondHost {
     pub tcp: String,
     pub tls: String,
     pub certs: String,
+    /// `ssh://USER@second-host`, an alias that only the `ssh` in `ssh_path` knows.
+    pub ssh: String,
+    /// A folder to put first in PATH: its `ssh` reads the script's ssh configuration.
+    pub ssh_path: String,
+}
+
+impl SecondHost {
+    /// The addresses from `get` (a variable's value by its name), when it has them all.
+    fn from(get: impl Fn(&str) -> Option<String>) -> Option<SecondHost> {
+        Some(SecondHost {
+            unix: get("DB_SECOND_HOST_UNIX")?,
+            tcp: get("DB_SECOND_HOST_TCP")?,
+            tls: get("DB_SECOND_HOST_TLS")?,
+            certs: get("DB_SECOND_HOST_CERTS")?,
+            ssh: get("DB_SECOND_HOST_SSH")?,
+            ssh_path: get("DB_SECOND_HOST_SSH_PATH")?,
+        })
+    }
 }
 
 static SECOND_HOST: OnceLock<SecondHost> = OnceLock::new();
 
 pub fn second_host() -> &'static SecondHost {
     SECOND_HOST.get_or_init(|| {
-        let var = |k: &str| std::env::var(k).ok();
-        if let (Some(unix), Some(tcp), Some(tls), Some(certs)) = (
-            var("DB_SECOND_HOST_UNIX"),
-            var("DB_SECOND_HOST_TCP"),
-            var("DB_SECOND_HOST_TLS"),
-            var("DB_SECOND_HOST_CERTS"),
-        ) {
-            return SecondHost {
-                unix,
-                tcp,
-                tls,
-                certs,
-            };
+        if let Some(set) = SecondHost::from(|k| std::env::var(k).ok()) {
+            return set;
         }
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/second-host.sh");
         let already = Command::new(script).arg("env").output().unwrap();
@@ -554,18 +561,12 @@ pub fn second_host() -> &'static SecondHost {
             }
         }
         let env = String::from_utf8_lossy(&out.stdout).to_string();
-        let get = |k: &str| {
+        SecondHost::from(|k| {
             env.lines()
                 .find_map(|l| l.strip_prefix(&format!("{k}=")))
-                .unwrap_or_else(|| panic!("{k} missing from the script's output:\n{env}"))
-                .to_string()
-        };
-        SecondHost {
-            unix: get("DB_SECOND_HOST_UNIX"),
-            tcp: get("DB_SECOND_HOST_TCP"),
-            tls: get("DB_SECOND_HOST_TLS"),
-            certs: get("DB_SECOND_HOST_CERTS"),
-        }
+                .map(String::from)
+        })
+        .unwrap_or_else(|| panic!("an address is missing from the script's output:\n{env}"))
     })
 }
 

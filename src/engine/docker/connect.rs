@@ -50,12 +50,34 @@ pub fn endpoint(url: &str, docker_config: &Path, tls: &TlsEnv) -> Result<Endpoin
             addr: url.to_string(),
             certs: certs(),
         }),
-        Some(("ssh", _)) => Ok(Endpoint::Ssh(url.to_string())),
+        Some(("ssh", rest)) => match ssh_port(rest) {
+            // bollard 0.21 hands ssh the address without its scheme, and `ssh HOST:PORT`
+            // takes the port for part of the host name ("Could not resolve hostname
+            // 127.0.0.1:2222"): the port has to come from ssh's own configuration.
+            Some((host, port)) => Err(format!(
+                "an ssh:// address cannot carry a port here (the SSH transport of bollard, \
+                 the Docker client library used, drops it). Put the port in ~/.ssh/config \
+                 (`Host {host}` with `Port {port}`, or an alias with `HostName {host}` and \
+                 `Port {port}`) and give ssh://USER@{host} (or the alias)"
+            )),
+            None => Ok(Endpoint::Ssh(url.to_string())),
+        },
         Some((scheme, _)) => Err(format!(
-            "the scheme {scheme}:// is not one of unix://, tcp://, https://, ssh://"
+            "the scheme {scheme}:// is not one of unix://, tcp://, https://, ssh://. Give \
+             unix://PATH, tcp://HOST:PORT, https://HOST:PORT, ssh://USER@HOST or the name of \
+             a docker context (`docker context ls`)"
         )),
         None => context(url, docker_config),
     }
+}
+
+/// The host and port of an ssh address's `[USER@]HOST[:PORT][/...]` part, when it
+/// names a port (`[::1]` alone is an IPv6 host, not a port).
+fn ssh_port(rest: &str) -> Option<(&str, &str)> {
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (name, port) = host.rsplit_once(':')?;
+    (!port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())).then_some((name, port))
 }
 
 /// A docker context's endpoint, from the CLI's store: `contexts/meta/<sha256 of the
@@ -193,6 +215,14 @@ mod tests {
             endpoint("ssh://me@box", cfg, &none),
             Ok(Endpoint::Ssh("ssh://me@box".into()))
         );
+        assert_eq!(
+            endpoint("ssh://me@[::1]", cfg, &none),
+            Ok(Endpoint::Ssh("ssh://me@[::1]".into()))
+        );
+        for with_port in ["ssh://me@box:2222", "ssh://box:22/", "ssh://me@[::1]:2222"] {
+            let e = endpoint(with_port, cfg, &none).unwrap_err();
+            assert!(e.contains("~/.ssh/config") && e.contains("Port 2"), "{e}");
+        }
         let e = endpoint("ftp://x", cfg, &none).unwrap_err();
         assert!(e.contains("ftp://"), "{e}");
         let e = endpoint("nosuchcontext", cfg, &none).unwrap_err();

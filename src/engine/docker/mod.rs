@@ -44,7 +44,7 @@ impl DockerEngine {
     /// with what to check.
     pub async fn connect(spec: &HostSpec) -> Result<DockerEngine> {
         let url = &spec.url;
-        let unreachable = |e: &dyn std::fmt::Display| {
+        let unreachable = |e: String| {
             let fix = if url.starts_with("unix://") {
                 "Start it (e.g. `sudo systemctl start docker`), check that you may use its \
                  socket (e.g. membership of the docker group), or set DOCKER_HOST to its address."
@@ -56,24 +56,22 @@ impl DockerEngine {
                  DOCKER_CERT_PATH holds key.pem, cert.pem and ca.pem."
             };
             EngineUnreachable(format!(
-                "cannot reach the Docker engine of host {} at {url} ({}): {e}.\n{fix}",
-                spec.name, spec.origin
+                "cannot reach the Docker engine of host {} at {url} ({}): {}.\n{fix}",
+                spec.name, spec.origin, e
             ))
         };
         // An address that names no engine is bad input, not an engine that is down.
         let endpoint = connect::endpoint(url, &connect::docker_config_dir(), &connect::env_tls())
             .map_err(|e| {
             crate::error::InputError(format!(
-                "{}: {url} is not an engine's address: {e}. Give unix://PATH, \
-                     tcp://HOST:PORT, https://HOST:PORT, ssh://USER@HOST or the name of a \
-                     docker context (`docker context ls`).",
+                "{}: {url} is not an address this tool can use: {e}.",
                 spec.origin
             ))
         })?;
-        let docker = connect::client(&endpoint).map_err(|e| unreachable(&e))?;
+        let docker = connect::client(&endpoint).map_err(unreachable)?;
         DockerEngine::negotiate(&spec.name, url.clone(), docker)
             .await
-            .map_err(|e| unreachable(&e).into())
+            .map_err(|e| unreachable(with_causes(&e)).into())
     }
 
     /// The host is this machine: reached through a unix socket, by an engine that gives
@@ -296,5 +294,38 @@ impl Engine for DockerEngine {
         let mut removal = self.remove_listed(names).await;
         removal.merge(self.remove_volumes(None).await);
         Ok(removal)
+    }
+}
+
+/// An error and the errors that caused it, each once: bollard's own message for a failed
+/// connection is only "client error (Connect)"; what failed (ssh's refusal, a refused
+/// port, a bad certificate) is in its sources.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text = format!("{text}: {said}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_is_told_with_its_causes_each_once() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let connect = anyhow::Error::new(refused).context("client error (Connect)");
+        let top = connect.context("Error in the hyper legacy client: client error (Connect)");
+        let error: &dyn std::error::Error = top.as_ref();
+        assert_eq!(
+            with_causes(error),
+            "Error in the hyper legacy client: client error (Connect): refused"
+        );
     }
 }
