@@ -99,9 +99,13 @@ fn dispatch(cli: Cli) -> Result<u8> {
         None => {
             let rt = runtime()?;
             let result = rt.block_on(commands::run(cli.run));
-            // After an interrupt during the image build, the executable may still be being
-            // hashed or packed on a blocking thread: not waited for.
-            rt.shutdown_background();
+            // The tasks still on the runtime hold the engines' connections: dropping them
+            // closes those connections, and an SSH one (bollard's transport starts an ssh
+            // master with ControlPersist=yes) runs `ssh -O exit` as it is dropped. Without
+            // this wait, the process ended first and left the ssh master running. Work
+            // that is not the runtime's (the image's hashing, cut short by a signal) is
+            // not waited for.
+            rt.shutdown_timeout(std::time::Duration::from_secs(5));
             result
         }
     }

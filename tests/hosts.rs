@@ -283,6 +283,20 @@ fn a_run_over_ssh_reaches_the_second_host() {
     );
     every_worker_extracted(&json);
     assert_nothing_left_on_both(json["run_id"].as_str().unwrap());
+    // bollard's transport starts ssh masters with ControlPersist=yes; they are ours to end
+    // (`ssh -O exit` is answered before the master has gone: it is given 3 s).
+    let masters = || {
+        let found = Command::new("pgrep")
+            .args(["-af", "ControlPersist=yes.*second-host"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&found.stdout).into_owned()
+    };
+    let give_up = std::time::Instant::now() + Duration::from_secs(3);
+    while !masters().is_empty() && std::time::Instant::now() < give_up {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(masters(), "", "ssh masters left running");
 }
 
 #[test]

@@ -31,6 +31,20 @@ pub fn tag_for(exe: &[u8]) -> String {
     format!("{REPOSITORY}:{hex}")
 }
 
+/// `work` on a thread of its own, outside the runtime's blocking pool: the runtime is shut
+/// down with a timeout when the run ends (so that connections, an SSH session among them,
+/// are closed), and work cut short by a signal is not waited for.
+async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("image".into())
+        .spawn(move || {
+            let _ = tx.send(work());
+        })
+        .context("starting a thread")?;
+    rx.await.context("the thread ended without an answer")
+}
+
 /// Builds the image unless an image with the same content tag exists. `on_step` gets one
 /// line per Dockerfile step.
 pub async fn ensure(
@@ -39,14 +53,14 @@ pub async fn ensure(
 ) -> Result<(String, Built)> {
     // Reading, hashing and packing the executable (100 MB in a debug build) take seconds:
     // off the async threads, so that a signal is acted on meanwhile.
-    let (exe, tag) = tokio::task::spawn_blocking(read_this_executable)
+    let (exe, tag) = off_runtime(read_this_executable)
         .await
         .context("reading this executable")??;
     if docker.inspect_image(&tag).await.is_ok() {
         return Ok((tag, Built::UpToDate));
     }
 
-    let context = tokio::task::spawn_blocking(move || build_context(&exe))
+    let context = off_runtime(move || build_context(&exe))
         .await
         .context("packing the build context")?
         .context("packing the build context")?;
