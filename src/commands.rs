@@ -217,13 +217,16 @@ pub async fn run(args: RunArgs) -> Result<u8> {
             // What each host is, through its engine (a probe container on a remote host).
             let facts = {
                 let shown: &Printer = &printer;
-                // Remote hosts are probed by a container of our image, built there first:
-                // its lines come under a heading of their own, before the run's phases.
-                if specs.iter().any(|s| !s.url.starts_with("unix://")) {
-                    let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
-                    shown.line(&format!("Looking at the hosts: {}", names.join(", ")));
-                }
-                let say = |line: String| shown.line(&format!("  {line}"));
+                // A remote host is probed by a container of our image, built there first:
+                // what that prints comes under a heading of its own, before the run's phases.
+                let heading = std::sync::Once::new();
+                let say = |line: String| {
+                    heading.call_once(|| {
+                        let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+                        shown.line(&format!("Looking at the hosts: {}", names.join(", ")));
+                    });
+                    shown.line(&format!("  {line}"))
+                };
                 let all =
                     futures_util::future::try_join_all(engines.iter().map(|e| e.facts(&say)));
                 let looked: Result<Vec<HostFacts>> = tokio::select! {

@@ -50,7 +50,7 @@ pub fn endpoint(url: &str, docker_config: &Path, tls: &TlsEnv) -> Result<Endpoin
             addr: url.to_string(),
             certs: certs(),
         }),
-        Some(("ssh", rest)) => match ssh_port(rest) {
+        Some(("ssh", _)) => match ssh_port(url) {
             // bollard 0.21 hands ssh the address without its scheme, and `ssh HOST:PORT`
             // takes the port for part of the host name ("Could not resolve hostname
             // 127.0.0.1:2222"): the port has to come from ssh's own configuration.
@@ -71,13 +71,11 @@ pub fn endpoint(url: &str, docker_config: &Path, tls: &TlsEnv) -> Result<Endpoin
     }
 }
 
-/// The host and port of an ssh address's `[USER@]HOST[:PORT][/...]` part, when it
-/// names a port (`[::1]` alone is an IPv6 host, not a port).
-fn ssh_port(rest: &str) -> Option<(&str, &str)> {
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let (name, port) = host.rsplit_once(':')?;
-    (!port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())).then_some((name, port))
+/// The host and port of an ssh:// address, when it names a port.
+fn ssh_port(url: &str) -> Option<(String, u16)> {
+    let uri: http::Uri = url.parse().ok()?;
+    let authority = uri.authority()?;
+    Some((authority.host().to_string(), authority.port_u16()?))
 }
 
 /// A docker context's endpoint, from the CLI's store: `contexts/meta/<sha256 of the
